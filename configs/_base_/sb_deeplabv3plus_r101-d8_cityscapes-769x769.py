@@ -1,0 +1,28 @@
+# Self-training with DeepLabV3+ R101 on Cityscapes (Yuan et al., ICCV 2021):
+# MMSeg's own DeepLabV3+ R101 769x769 config, plus the semi-supervised dataset
+# pieces and the self-training schedule. Leaf configs only choose the split.
+_base_ = [
+    'mmseg::deeplabv3plus/deeplabv3plus_r101-d8_4xb2-80k_cityscapes-769x769.py',  # noqa: E501
+    './datasets/semi_cityscapes_769x769.py',
+    './schedules/self_training_40k_20k.py',
+]
+custom_imports = dict(imports=['mmseg_sb'], allow_failed_imports=False)
+
+model = dict(
+    type='SemiSupervisedEncoderDecoder',
+    # Every BN of backbone and heads becomes a DSBN (main: weak, aux: strong).
+    semi_train_cfg=dict(use_dsbn=True, unsup_weight=1.0),
+    unsup_loss=dict(
+        type='SelfCorrectionLoss', alpha=1.0, beta=1.0, conf_thresh=0.8),
+    # The paper evaluates whole images (MMSeg's 769 config slides).
+    test_cfg=dict(_delete_=True, mode='whole'))
+
+train_dataloader = dict(_delete_=True, **_base_.semi_train_dataloader)
+optim_wrapper = dict(optimizer=_base_.self_training_optimizer)
+param_scheduler = _base_.self_training_scheduler
+train_cfg = _base_.self_training_cfg
+default_hooks = dict(checkpoint=_base_.self_training_checkpoint)
+custom_hooks = [_base_.pseudo_label_hook]
+# DSBN's aux branch gets no gradient in round 0 (labeled batches only).
+find_unused_parameters = True
+randomness = dict(seed=1024)

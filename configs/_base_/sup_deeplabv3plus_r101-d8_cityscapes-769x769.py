@@ -1,0 +1,28 @@
+# Supervised baseline for the self-training configs: MMSeg's own DeepLabV3+
+# R101 769x769 config trained on the labeled split only, identical in all else
+# to the teacher round (weak pipeline, 4 images per GPU, teacher_iters
+# iterations, lr 0.01 with poly decay, whole-image evaluation, seed 1024).
+_base_ = [
+    'mmseg::deeplabv3plus/deeplabv3plus_r101-d8_4xb2-80k_cityscapes-769x769.py',  # noqa: E501
+    './datasets/semi_cityscapes_769x769.py',
+    './schedules/self_training_40k_20k.py',
+]
+model = dict(test_cfg=dict(_delete_=True, mode='whole'))
+
+train_dataloader = dict(_delete_=True, **_base_.sup_train_dataloader)
+optim_wrapper = dict(optimizer=_base_.self_training_optimizer)
+param_scheduler = [
+    dict(
+        type='PolyLR',
+        eta_min=1e-4,
+        power=0.9,
+        begin=0,
+        end=_base_.teacher_iters,
+        by_epoch=False)
+]
+train_cfg = dict(
+    type='IterBasedTrainLoop',
+    max_iters=_base_.teacher_iters,
+    val_interval=_base_.student_iters)
+default_hooks = dict(checkpoint=_base_.self_training_checkpoint)
+randomness = dict(seed=1024)

@@ -1,0 +1,11 @@
+# Self-training, DeepLabV3+ R101, Cityscapes full: all 2975 fine train images
+# labeled, the 19,998 train_extra (coarse set) images unlabeled. train_extra
+# has no fine ground truth, so no pseudo-label mIoU is reported.
+_base_ = './_base_/sb_deeplabv3plus_r101-d8_cityscapes-769x769.py'
+train_dataloader = dict(
+    dataset=dict(
+        labeled=dict(ann_file=''),
+        unlabeled=dict(
+            ann_file='',
+            data_prefix=dict(
+                _delete_=True, img_path='leftImg8bit/train_extra'))))

@@ -1,0 +1,16 @@
+# Copyright (c) mmseg_sb contributors. All rights reserved.
+"""mmseg_sb: semi-supervised semantic segmentation for MMSegmentation 1.x.
+
+Importing the package registers its components in MMSeg's registries
+(``custom_imports=dict(imports=['mmseg_sb'])`` in a config is enough) and
+makes MMEngine load local checkpoints safely with torch >= 2.6.
+"""
+from .datasets import *  # noqa: F401,F403
+from .engine import *  # noqa: F401,F403
+from .models import *  # noqa: F401,F403
+from .utils import register_checkpoint_loader
+from .version import __version__, version_info
+
+register_checkpoint_loader()
+
+__all__ = ['__version__', 'version_info']

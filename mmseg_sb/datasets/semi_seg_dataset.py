@@ -1,0 +1,130 @@
+# Copyright (c) mmseg_sb contributors. All rights reserved.
+import os.path as osp
+from typing import Optional, Union
+
+from mmengine.dataset import BaseDataset, ConcatDataset
+
+from mmseg.registry import DATASETS
+
+#: Metainfo key that marks a pseudo-labeled sample.
+IS_PSEUDO = 'is_pseudo'
+
+
+@DATASETS.register_module()
+class SemiSegDataset(ConcatDataset):
+    """A labeled and an unlabeled MMSeg dataset, seen as one dataset.
+
+    Indices ``[0, num_labeled)`` are labeled samples, the rest are the
+    unlabeled images with their current pseudo labels. Both parts are
+    ordinary MMSeg datasets (e.g. :class:`CityscapesDataset`) with their own
+    pipelines (weak augmentation for the labeled part, weak + strong for the
+    pseudo part). The pseudo part reads its labels from the folder given to
+    :meth:`set_pseudo_label_dir` (by :class:`PseudoLabelHook`), in the same
+    layout and with the same suffix as its ground truth; until then it has no
+    labels and its samples cannot be read. Every sample's metainfo carries
+    ``is_pseudo``.
+
+    Args:
+        labeled (dict | BaseDataset): The labeled dataset (or its config).
+        unlabeled (dict | BaseDataset): The unlabeled dataset (or its
+            config). Its ``seg_map_path``, if any, is the ground truth of the
+            unlabeled images, used only to measure pseudo-label quality.
+        lazy_init (bool): Whether to load the annotations lazily.
+            Defaults to False.
+    """
+
+    def __init__(self,
+                 labeled: Union[dict, BaseDataset],
+                 unlabeled: Union[dict, BaseDataset],
+                 lazy_init: bool = False) -> None:
+        labeled, unlabeled = (self._build_part(labeled),
+                              self._build_part(unlabeled))
+        #: Ground-truth folder of the unlabeled images ('' or None if none).
+        self.unlabeled_gt_dir: Optional[str] = unlabeled.data_prefix.get(
+            'seg_map_path')
+        self.pseudo_label_dir: Optional[str] = None
+        super().__init__([labeled, unlabeled], lazy_init=lazy_init)
+        # No labels for the unlabeled part until a pseudo-label round exists.
+        self._read_labels_from(None)
+
+    @staticmethod
+    def _build_part(dataset: Union[dict, BaseDataset]) -> BaseDataset:
+        """Build a part lazily, so that :meth:`full_init` checks it first."""
+        if isinstance(dataset, BaseDataset):
+            return dataset
+        return DATASETS.build(dict(dataset, lazy_init=True))
+
+    @property
+    def labeled_dataset(self) -> BaseDataset:
+        return self.datasets[0]
+
+    @property
+    def unlabeled_dataset(self) -> BaseDataset:
+        return self.datasets[1]
+
+    @property
+    def num_labeled(self) -> int:
+        return len(self.labeled_dataset)
+
+    @property
+    def num_unlabeled(self) -> int:
+        return len(self.unlabeled_dataset)
+
+    @property
+    def has_pseudo_labels(self) -> bool:
+        return self.pseudo_label_dir is not None
+
+    def full_init(self) -> None:
+        """Load both parts and check that they are usable."""
+        if self._fully_initialized:
+            return
+        for part, dataset in zip(('labeled', 'unlabeled'), self.datasets):
+            if not dataset._fully_initialized and \
+                    not dataset.load_data_list():
+                raise ValueError(
+                    f'SemiSegDataset: the {part} dataset is empty; check its '
+                    f'data_root ({dataset.data_root}), data_prefix '
+                    f'({dataset.data_prefix}) and ann_file '
+                    f'({dataset.ann_file}).')
+        super().full_init()
+
+    def set_pseudo_label_dir(self, label_dir: Optional[str]) -> None:
+        """Read the unlabeled images' labels from ``label_dir`` (or from
+        nowhere if None).
+
+        Every label file must exist: a missing one raises
+        ``FileNotFoundError`` naming it, and nothing changes.
+        """
+        self._read_labels_from(label_dir)
+        if label_dir is not None:
+            dataset = self.unlabeled_dataset
+            for i in range(len(dataset)):
+                seg_map = dataset.get_data_info(i)['seg_map_path']
+                if not osp.isfile(seg_map):
+                    self._read_labels_from(self.pseudo_label_dir)
+                    raise FileNotFoundError(
+                        f'Pseudo-label file {seg_map} is missing; the round '
+                        f'in {label_dir} is incomplete, relabel it.')
+        self.pseudo_label_dir = label_dir
+
+    def _read_labels_from(self, label_dir: Optional[str]) -> None:
+        """Reload the unlabeled part with its labels under ``label_dir``."""
+        dataset = self.unlabeled_dataset
+        dataset.data_prefix['seg_map_path'] = label_dir
+        if dataset._fully_initialized:
+            dataset._fully_initialized = False
+            dataset.full_init()
+
+    def __getitem__(self, idx: int) -> dict:
+        """The packed sample ``idx``, with metainfo ``is_pseudo``."""
+        if not self._fully_initialized:
+            self.full_init()
+        is_pseudo = idx >= self.num_labeled
+        if is_pseudo and not self.has_pseudo_labels:
+            raise RuntimeError(
+                f'SemiSegDataset: sample {idx} is unlabeled and no pseudo '
+                'labels exist yet; train with PseudoLabelHook and '
+                'SemiSegSampler, which only draw labeled samples until then.')
+        data = super().__getitem__(idx)
+        data['data_samples'].set_metainfo({IS_PSEUDO: is_pseudo})
+        return data

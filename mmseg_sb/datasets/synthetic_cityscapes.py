@@ -1,0 +1,120 @@
+# Copyright (c) mmseg_sb contributors. All rights reserved.
+"""Generated street-like scenes written in Cityscapes' own layout.
+
+Used by the tests, the demo and the benchmarks, so that MMSeg's real
+:class:`CityscapesDataset` reads them exactly as it reads Cityscapes::
+
+    data_root/leftImg8bit/{split}/{city}/{city}_{seq:06d}_000019_leftImg8bit.png
+    data_root/gtFine/{split}/{city}/{city}_{seq:06d}_000019_gtFine_labelTrainIds.png
+
+Each image has sky, building and road bands and a few objects of random
+classes among Cityscapes' 19 train ids. A class is recognisable by its colour
+(MMSeg's Cityscapes palette) and a class-specific stripe texture; every image
+has its own illumination (a gain per channel) and sensor noise, so a model
+that saw a few images has seen only a few illuminations.
+"""
+import os
+import os.path as osp
+from typing import Dict, List, Sequence, Tuple
+
+import cv2
+import numpy as np
+
+from mmseg.datasets import CityscapesDataset
+
+NUM_CLASSES = 19
+IMG_SUFFIX = '_leftImg8bit.png'
+SEG_SUFFIX = '_gtFine_labelTrainIds.png'
+#: Train ids of the background bands, top to bottom.
+SKY, BUILDING, ROAD = 10, 2, 0
+#: Cities of each split (Cityscapes' naming: ``{city}_{seq}_{frame}``).
+CITIES = {
+    'train': ('aachen', 'bochum'),
+    'val': ('frankfurt', ),
+    'train_extra': ('augsburg', ),
+}
+FRAME = 19
+ILLUMINATION_RANGE = (0.6, 1.4)
+TEXTURE_AMPLITUDE = 24.0
+NOISE_STD = 6.0
+
+
+def _draw_scene(rng: np.random.Generator,
+                size: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray]:
+    """One (BGR uint8 image, uint8 train-id label) pair."""
+    h, w = size
+    label = np.full((h, w), ROAD, dtype=np.uint8)
+    sky_end = int(h * rng.uniform(0.15, 0.35))
+    building_end = int(h * rng.uniform(0.45, 0.6))
+    label[:sky_end] = SKY
+    label[sky_end:building_end] = BUILDING
+    for _ in range(rng.integers(3, 7)):
+        cls = int(rng.integers(NUM_CLASSES))
+        oh = int(rng.integers(h // 8, h // 3))
+        ow = int(rng.integers(w // 12, w // 4))
+        y0 = int(rng.integers(0, h - oh))
+        x0 = int(rng.integers(0, w - ow))
+        if rng.random() < 0.5:
+            label[y0:y0 + oh, x0:x0 + ow] = cls
+        else:
+            cv2.ellipse(label, (x0 + ow // 2, y0 + oh // 2),
+                        (ow // 2, oh // 2), 0, 0, 360, cls, -1)
+
+    palette = np.array(CityscapesDataset.METAINFO['palette'], np.float32)
+    rgb = palette[label]
+    # Class-specific stripes: class c has period 3 + c % 5 and orientation
+    # c % 3 (horizontal, vertical, diagonal).
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    period = 3.0 + (label % 5)
+    coord = np.choose(label % 3, [yy, xx, (yy + xx) / 2])
+    rgb += TEXTURE_AMPLITUDE * np.sin(2 * np.pi * coord / period)[..., None]
+    rgb *= rng.uniform(*ILLUMINATION_RANGE, size=3).astype(np.float32)
+    rgb += rng.normal(0, NOISE_STD, size=rgb.shape).astype(np.float32)
+    img = np.clip(rgb, 0, 255).astype(np.uint8)[..., ::-1]
+    return np.ascontiguousarray(img), label
+
+
+def make_synthetic_cityscapes(data_root: str,
+                              num_images: Dict[str, int] = None,
+                              img_size: Tuple[int, int] = (64, 128),
+                              seed: int = 0) -> Dict[str, List[str]]:
+    """Write a small seeded dataset in Cityscapes' layout.
+
+    Args:
+        data_root (str): Folder to write into (created if needed).
+        num_images (dict[str, int], optional): Images per split, e.g.
+            ``dict(train=16, val=4, train_extra=0)``. Defaults to
+            ``dict(train=16, val=4)``.
+        img_size (tuple[int, int]): (height, width). Defaults to (64, 128).
+        seed (int): Random seed; the same seed writes the same files.
+            Defaults to 0.
+
+    Returns:
+        dict[str, list[str]]: Per split, the sample names ``city/stem`` in
+        MMSeg's ``ann_file`` format (no suffix), in writing order.
+    """
+    num_images = dict(train=16, val=4) if num_images is None else num_images
+    unknown = set(num_images) - set(CITIES)
+    if unknown:
+        raise ValueError(f'Unknown split(s) {sorted(unknown)}; choose from '
+                         f'{sorted(CITIES)}.')
+    if min(img_size) < 16:
+        raise ValueError(f'img_size={img_size} is too small; use at least '
+                         '16 pixels per side.')
+    names: Dict[str, List[str]] = {}
+    # One generator per split, so adding a split keeps the others unchanged.
+    for split, count in num_images.items():
+        rng = np.random.default_rng([seed, list(CITIES).index(split)])
+        cities: Sequence[str] = CITIES[split]
+        names[split] = []
+        for i in range(count):
+            city = cities[i % len(cities)]
+            stem = f'{city}_{i:06d}_{FRAME:06d}'
+            img, label = _draw_scene(rng, img_size)
+            for folder, suffix, array in (('leftImg8bit', IMG_SUFFIX, img),
+                                          ('gtFine', SEG_SUFFIX, label)):
+                out_dir = osp.join(data_root, folder, split, city)
+                os.makedirs(out_dir, exist_ok=True)
+                cv2.imwrite(osp.join(out_dir, stem + suffix), array)
+            names[split].append(f'{city}/{stem}')
+    return names

@@ -1,0 +1,258 @@
+# Copyright (c) mmseg_sb contributors. All rights reserved.
+"""The photometric operations of the strong augmentation pool.
+
+Yuan et al., "A Simple Baseline for Semi-supervised Semantic Segmentation with
+Strong Data Augmentation", ICCV 2021, section 3.2: each op is a small pure
+function ``op(img, value, rng) -> img`` on a ``uint8`` image of shape
+(H, W, C). ``value`` is the op's magnitude-indexed value (``None`` for ops
+whose parameters are drawn at random) and ``rng`` is a
+:class:`numpy.random.Generator` that supplies every random draw, so an op is
+reproducible from its seed.
+
+Speed matters (every pseudo sample of every iteration goes through three of
+these ops in a data worker): point-wise ops use 256-entry lookup tables with
+``cv2.LUT``, per-pixel random numbers are drawn as raw bytes and mapped through
+an inverse-CDF table, and no op makes a float64 copy of the image.
+"""
+from functools import lru_cache
+from typing import Callable, Dict, Optional, Tuple
+
+import cv2
+import numpy as np
+from scipy.special import gammaln, ndtri
+
+#: Levels of the 16-bit uniform draws used for inverse-CDF sampling.
+_LEVELS = 1 << 16
+
+#: The solarize threshold (imgaug's and PIL's default).
+SOLARIZE_THRESHOLD = 128
+DROPOUT_P_RANGE = (0.2, 0.5)
+COARSE_DROPOUT_P = 0.2
+COARSE_DROPOUT_CELL_RANGE = (2, 5)
+MULTIPLY_RANGE = (0.25, 2.5)
+SALT_PEPPER_P_RANGE = (0.0, 0.1)
+JPEG_QUALITY_RANGE = (85, 95)
+
+
+def _lut(img: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Apply a (256,) or (256, C) table with ``cv2.LUT``."""
+    table = np.clip(np.rint(table), 0, 255).astype(np.uint8)
+    if table.ndim == 2:
+        table = table.reshape(1, 256, table.shape[1])
+    out = cv2.LUT(img, table)
+    return out.reshape(img.shape)
+
+
+def _uniform_u16(rng: np.random.Generator, shape: Tuple[int,
+                                                        ...]) -> np.ndarray:
+    """Uniform integers in [0, 65536) drawn as raw bytes (fast)."""
+    count = int(np.prod(shape))
+    return np.frombuffer(rng.bytes(2 * count), dtype=np.uint16).reshape(shape)
+
+
+def _uniform_u8(rng: np.random.Generator, shape: Tuple[int,
+                                                       ...]) -> np.ndarray:
+    """Uniform integers in [0, 256) drawn as raw bytes (fast)."""
+    count = int(np.prod(shape))
+    return np.frombuffer(rng.bytes(count), dtype=np.uint8).reshape(shape)
+
+
+def _add_noise(img: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """Add an int16 noise array to a uint8 image with saturation."""
+    out = img.astype(np.int16)
+    out += noise
+    return np.clip(out, 0, 255, out=out).astype(np.uint8)
+
+
+@lru_cache(maxsize=64)
+def _gaussian_table(scale: float) -> np.ndarray:
+    """Inverse-CDF table of N(0, scale^2), rounded to int16."""
+    quantiles = (np.arange(_LEVELS) + 0.5) / _LEVELS
+    return np.rint(ndtri(quantiles) * scale).astype(np.int16)
+
+
+@lru_cache(maxsize=64)
+def _signed_poisson_table(lam: float) -> np.ndarray:
+    """Inverse-CDF table of a Poisson(lam) draw with a random sign.
+
+    The low bit of the 16-bit index picks the sign and the other 15 bits the
+    Poisson quantile, as imgaug's AdditivePoissonNoise flips the sign of each
+    sample at random.
+    """
+    half = _LEVELS // 2
+    quantiles = (np.arange(half) + 0.5) / half
+    k = np.arange(int(lam + 20 * np.sqrt(lam) + 20))
+    cdf = np.cumsum(np.exp(k * np.log(lam) - lam - gammaln(k + 1)))
+    magnitude = np.minimum(np.searchsorted(cdf, quantiles), k[-1])
+    magnitude = magnitude.astype(np.int16)
+    table = np.empty(_LEVELS, dtype=np.int16)
+    table[0::2] = magnitude
+    table[1::2] = -magnitude
+    return table
+
+
+def contrast_gamma(img: np.ndarray, value: float,
+                   rng: np.random.Generator) -> np.ndarray:
+    """Gamma contrast: ``255 * (x / 255) ** value``."""
+    return _lut(img, 255.0 * (np.arange(256) / 255.0)**value)
+
+
+def contrast_linear(img: np.ndarray, value: float,
+                    rng: np.random.Generator) -> np.ndarray:
+    """Linear contrast around 128: ``128 + value * (x - 128)``."""
+    return _lut(img, 128.0 + value * (np.arange(256) - 128.0))
+
+
+def brightness(img: np.ndarray, value: float,
+               rng: np.random.Generator) -> np.ndarray:
+    """Add ``value`` to every pixel."""
+    return _lut(img, np.arange(256) + value)
+
+
+def brightness_channel(img: np.ndarray, value: float,
+                       rng: np.random.Generator) -> np.ndarray:
+    """Add ``value`` to each channel.
+
+    The pool lists it separately from :func:`brightness` (imgaug's
+    ``Add(per_channel=True)``); with one fixed magnitude the value is the same
+    for every channel, so it changes the image as :func:`brightness` does.
+    """
+    table = np.repeat((np.arange(256) + value)[:, None], img.shape[2], axis=1)
+    return _lut(img, table)
+
+
+def equalize(img: np.ndarray, value: Optional[float],
+             rng: np.random.Generator) -> np.ndarray:
+    """Histogram equalisation of each channel."""
+    return cv2.merge([cv2.equalizeHist(c) for c in cv2.split(img)])
+
+
+def hsv(img: np.ndarray, value: float,
+        rng: np.random.Generator) -> np.ndarray:
+    """Add ``int(value)`` to hue and saturation (OpenCV's 8-bit HSV).
+
+    Expects a 3-channel BGR image, as MMSeg loads it. The value is truncated
+    to an integer as imgaug does, so M=20 of 40 (value 0.51) is a no-op.
+    """
+    shift = int(value)
+    if shift == 0:
+        return img.copy()
+    h, s, v = cv2.split(cv2.cvtColor(img, cv2.COLOR_BGR2HSV))
+    h = cv2.LUT(h, ((np.arange(256) + shift) % 180).astype(np.uint8))
+    s = cv2.LUT(s, np.clip(np.arange(256) + shift, 0, 255).astype(np.uint8))
+    return cv2.cvtColor(cv2.merge([h, s, v]), cv2.COLOR_HSV2BGR)
+
+
+def invert_channel(img: np.ndarray, value: Optional[float],
+                   rng: np.random.Generator) -> np.ndarray:
+    """Swap the first and last channel (R and B)."""
+    return np.ascontiguousarray(img[..., ::-1])
+
+
+def blur(img: np.ndarray, value: float,
+         rng: np.random.Generator) -> np.ndarray:
+    """Gaussian blur with sigma ``value``."""
+    return cv2.GaussianBlur(img, (0, 0), sigmaX=value, sigmaY=value)
+
+
+def noise_gau(img: np.ndarray, value: float,
+              rng: np.random.Generator) -> np.ndarray:
+    """Additive gaussian noise of standard deviation ``value``."""
+    noise = _gaussian_table(float(value))[_uniform_u16(rng, img.shape)]
+    return _add_noise(img, noise)
+
+
+def noise_pos(img: np.ndarray, value: float,
+              rng: np.random.Generator) -> np.ndarray:
+    """Additive Poisson(``value``) noise with a random sign per element."""
+    noise = _signed_poisson_table(float(value))[_uniform_u16(rng, img.shape)]
+    return _add_noise(img, noise)
+
+
+def channel_shuffle(img: np.ndarray, value: Optional[float],
+                    rng: np.random.Generator) -> np.ndarray:
+    """Permute the channels at random."""
+    return np.ascontiguousarray(img[..., rng.permutation(img.shape[2])])
+
+
+def dropout(img: np.ndarray, value: Optional[float],
+            rng: np.random.Generator) -> np.ndarray:
+    """Set each element (pixel and channel) to 0 with p ~ U(0.2, 0.5)."""
+    p = rng.uniform(*DROPOUT_P_RANGE)
+    keep = _uniform_u8(rng, img.shape) >= round(p * 256)
+    return img * keep
+
+
+def coarse_dropout(img: np.ndarray, value: Optional[float],
+                   rng: np.random.Generator) -> np.ndarray:
+    """Drop (set to 0) square cells of 2 to 5 px with p=0.2 per channel."""
+    cell = int(rng.integers(COARSE_DROPOUT_CELL_RANGE[0],
+                            COARSE_DROPOUT_CELL_RANGE[1] + 1))
+    h, w, c = img.shape
+    grid = (-(-h // cell), -(-w // cell), c)
+    keep = _uniform_u8(rng, grid) >= round(COARSE_DROPOUT_P * 256)
+    keep = keep.repeat(cell, axis=0)[:h].repeat(cell, axis=1)[:, :w]
+    return img * keep
+
+
+def multiply(img: np.ndarray, value: Optional[float],
+             rng: np.random.Generator) -> np.ndarray:
+    """Multiply each channel by its own factor ~ U(0.25, 2.5)."""
+    factors = rng.uniform(*MULTIPLY_RANGE, size=img.shape[2])
+    return _lut(img, np.arange(256)[:, None] * factors[None, :])
+
+
+def salt_pepper(img: np.ndarray, value: Optional[float],
+                rng: np.random.Generator) -> np.ndarray:
+    """Replace each element with 0 or 255 with p ~ U(0, 0.1)."""
+    p = rng.uniform(*SALT_PEPPER_P_RANGE)
+    draws = _uniform_u16(rng, img.shape)
+    # The low bit picks salt or pepper, the other 15 bits decide the hit.
+    hit = (draws >> 1) < round(p * (_LEVELS >> 1))
+    out = img.copy()
+    out[hit] = np.where(draws[hit] & 1, 255, 0).astype(np.uint8)
+    return out
+
+
+def solarize(img: np.ndarray, value: Optional[float],
+             rng: np.random.Generator) -> np.ndarray:
+    """Invert the pixels at or above 128."""
+    x = np.arange(256)
+    return _lut(img, np.where(x >= SOLARIZE_THRESHOLD, 255 - x, x))
+
+
+def jpeg_compression(img: np.ndarray, value: Optional[float],
+                     rng: np.random.Generator) -> np.ndarray:
+    """Re-encode as JPEG with quality ~ U{85, ..., 95}."""
+    quality = int(rng.integers(JPEG_QUALITY_RANGE[0],
+                               JPEG_QUALITY_RANGE[1] + 1))
+    ok, buf = cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise RuntimeError('cv2.imencode failed to encode the image as JPEG')
+    return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED).reshape(img.shape)
+
+
+OpFunc = Callable[[np.ndarray, Optional[float], np.random.Generator],
+                  np.ndarray]
+
+#: The pool of METHOD.md section 2, in pool order: name -> (op, value range).
+#: A range of ``None`` marks ops whose parameters are drawn at random.
+STRONG_OPS: Dict[str, Tuple[OpFunc, Optional[Tuple[float, float]]]] = {
+    'contrast_gamma': (contrast_gamma, (0.5, 1.5)),
+    'contrast_linear': (contrast_linear, (0.5, 2.0)),
+    'brightness': (brightness, (-20.0, 50.0)),
+    'brightness_channel': (brightness_channel, (-20.0, 50.0)),
+    'equalize': (equalize, None),
+    'hsv': (hsv, (-20.0, 20.0)),
+    'invert_channel': (invert_channel, None),
+    'blur': (blur, (1.5, 2.0)),
+    'noise_gau': (noise_gau, (0.03 * 255, 0.08 * 255)),
+    'noise_pos': (noise_pos, (10.0, 15.0)),
+    'channel_shuffle': (channel_shuffle, None),
+    'dropout': (dropout, None),
+    'coarse_dropout': (coarse_dropout, None),
+    'multiply': (multiply, None),
+    'salt_pepper': (salt_pepper, None),
+    'solarize': (solarize, None),
+    'jpeg_compression': (jpeg_compression, None),
+}

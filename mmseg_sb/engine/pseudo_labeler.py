@@ -1,0 +1,251 @@
+# Copyright (c) mmseg_sb contributors. All rights reserved.
+import os
+import os.path as osp
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Dict, List, Optional, Sequence
+
+import cv2
+import numpy as np
+import torch
+import torch.nn as nn
+from mmcv.transforms import Compose
+from mmengine.dataset import BaseDataset, pseudo_collate
+from mmengine.dist import all_reduce, get_dist_info
+from mmengine.utils import ProgressBar
+from torch.utils.data import DataLoader, Dataset
+
+from mmseg.evaluation import IoUMetric
+from mmseg.structures import SegDataSample
+
+
+class _ShardDataset(Dataset):
+    """The data infos of one rank's shard, run through a pipeline."""
+
+    def __init__(self, data_infos: List[dict], pipeline: Sequence[dict]):
+        self.data_infos = data_infos
+        self.pipeline = Compose(pipeline)
+
+    def __len__(self) -> int:
+        return len(self.data_infos)
+
+    def __getitem__(self, idx: int) -> dict:
+        return self.pipeline(dict(self.data_infos[idx]))
+
+
+def write_png_atomic(path: str, label: np.ndarray) -> None:
+    """Write a uint8 label map as PNG: to a temporary name, then renamed, so
+    ``path`` never holds a partial file."""
+    ok, buf = cv2.imencode('.png', label)
+    if not ok:
+        raise RuntimeError(f'cv2.imencode failed for {path}')
+    tmp = f'{path}.{os.getpid()}.tmp'
+    with open(tmp, 'wb') as f:
+        f.write(buf.tobytes())
+    os.replace(tmp, path)
+
+
+class PseudoLabeler:
+    """Labels the images of an unlabeled MMSeg dataset with a segmentor.
+
+    One labeling pass of the self-training loop of Yuan et al., ICCV 2021:
+    the model's own test mode (``model.test_step``: slide or whole inference,
+    or MMSeg's :class:`SegTTAModel` for flip / multi-scale test-time
+    augmentation) predicts a hard train id per pixel at the original
+    resolution, with no confidence threshold. Each rank labels the images
+    ``rank, rank + world_size, ...`` and writes them as uint8 PNGs under
+    ``out_dir``, keeping the sub-folders (cities) of the image folder and the
+    dataset's label suffix. PNG encoding and writing run in a thread pool,
+    overlapped with inference; each file is written atomically.
+
+    The pass also measures, over all ranks: the pixel share of each class,
+    the mean confidence (max softmax probability; under test-time
+    augmentation, of the last augmented view), images per second and, when
+    the unlabeled images have ground truth, the pseudo labels' IoU against it
+    (MMSeg's :meth:`IoUMetric.intersect_and_union`).
+
+    Args:
+        dataset (BaseDataset): The unlabeled dataset (its ``img_path`` of
+            each sample, ``img_suffix``, ``seg_map_suffix`` and image folder).
+        pipeline (list[dict]): Test pipeline that loads and packs an image
+            (no ``LoadAnnotations``).
+        num_classes (int): Number of classes.
+        gt_dir (str, optional): Ground-truth folder of the unlabeled images,
+            same layout as the pseudo labels. Defaults to None.
+        ignore_index (int): Ignore label of the ground truth. Defaults to 255.
+        num_workers (int): Data loading workers. Defaults to 2.
+        num_writers (int): PNG writing threads. Defaults to 2.
+        progress (bool): Show a progress bar on rank 0. Defaults to True.
+    """
+
+    def __init__(self,
+                 dataset: BaseDataset,
+                 pipeline: Sequence[dict],
+                 num_classes: int,
+                 gt_dir: Optional[str] = None,
+                 ignore_index: int = 255,
+                 num_workers: int = 2,
+                 num_writers: int = 2,
+                 progress: bool = True) -> None:
+        self.dataset = dataset
+        self.pipeline = pipeline
+        self.num_classes = num_classes
+        self.gt_dir = gt_dir or None
+        self.ignore_index = ignore_index
+        self.num_workers = num_workers
+        self.num_writers = num_writers
+        self.progress = progress
+        self.img_dir = dataset.data_prefix['img_path']
+
+    def relative_label_path(self, img_path: str) -> str:
+        """``city/name<seg_map_suffix>`` for an image ``.../city/name<img_suffix>``."""
+        rel = osp.relpath(img_path, self.img_dir)
+        if not rel.endswith(self.dataset.img_suffix):
+            raise ValueError(f'Image {img_path} does not end with the '
+                             f'dataset img_suffix {self.dataset.img_suffix}.')
+        return rel[:-len(self.dataset.img_suffix)] + \
+            self.dataset.seg_map_suffix
+
+    def label_paths(self, out_dir: str) -> List[str]:
+        """The pseudo-label path of every image of the dataset."""
+        return [
+            osp.join(out_dir,
+                     self.relative_label_path(info['img_path']))
+            for info in self._data_infos()
+        ]
+
+    def _data_infos(self) -> List[dict]:
+        return [
+            self.dataset.get_data_info(i) for i in range(len(self.dataset))
+        ]
+
+    @torch.no_grad()
+    def run(self,
+            model: nn.Module,
+            out_dir: str,
+            previews: int = 0,
+            visualizer=None,
+            step: int = 0) -> Dict[str, object]:
+        """Label this rank's shard into ``out_dir`` and gather statistics.
+
+        Args:
+            model (nn.Module): A segmentor, or a SegTTAModel around one, in
+                eval mode.
+            out_dir (str): Folder of this round's pseudo labels.
+            previews (int): Number of images (rank 0) drawn with
+                ``visualizer``. Defaults to 0.
+            visualizer (SegLocalVisualizer, optional): Draws previews.
+            step (int): Step recorded with the previews. Defaults to 0.
+
+        Returns:
+            dict: ``num_images``, ``images_per_s``, ``class_share`` (list of
+            floats), ``mean_confidence`` and, with ground truth, ``mIoU``
+            and ``IoU`` (list; NaN for classes absent from both).
+        """
+        rank, world_size = get_dist_info()
+        infos = self._data_infos()[rank::world_size]
+        loader = DataLoader(
+            _ShardDataset(infos, self.pipeline),
+            batch_size=1,
+            num_workers=self.num_workers,
+            collate_fn=pseudo_collate)
+        counts = torch.zeros(self.num_classes, dtype=torch.float64)
+        conf_sum = torch.zeros(1, dtype=torch.float64)
+        areas = torch.zeros(4, self.num_classes, dtype=torch.float64)
+        bar = ProgressBar(len(infos)) if self.progress and rank == 0 else None
+        start = time.perf_counter()
+        with ThreadPoolExecutor(self.num_writers) as pool:
+            pending: List[Future] = []
+            for data in loader:
+                for sample in model.test_step(data):
+                    label = sample.pred_sem_seg.data.squeeze(0)
+                    label_np = label.cpu().numpy().astype(np.uint8)
+                    rel = self.relative_label_path(sample.img_path)
+                    path = osp.join(out_dir, rel)
+                    os.makedirs(osp.dirname(path), exist_ok=True)
+                    pending.append(
+                        pool.submit(write_png_atomic, path, label_np))
+                    counts += torch.bincount(
+                        label.flatten().cpu(),
+                        minlength=self.num_classes)[:self.num_classes]
+                    conf_sum += self._confidence_sum(sample)
+                    if self.gt_dir is not None:
+                        areas += self._areas(label.cpu(), rel)
+                    if previews > 0 and visualizer is not None:
+                        self._preview(visualizer, sample, label, rel, step)
+                        previews -= 1
+                if bar is not None:
+                    bar.update()
+            for future in pending:
+                future.result()
+        elapsed = time.perf_counter() - start
+        return self._gather(len(infos), elapsed, counts, conf_sum, areas)
+
+    @staticmethod
+    def _confidence_sum(sample: SegDataSample) -> float:
+        """Sum over pixels of the max softmax probability."""
+        if 'seg_logits' not in sample:
+            return 0.0
+        probs = sample.seg_logits.data.float().softmax(dim=0)
+        return probs.amax(dim=0).sum().item()
+
+    def _read_gt(self, rel: str) -> torch.Tensor:
+        path = osp.join(self.gt_dir, rel)
+        gt = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        if gt is None:
+            raise FileNotFoundError(
+                f'Ground truth {path} of an unlabeled image is missing; set '
+                "the unlabeled dataset's seg_map_path to None if it has no "
+                'ground truth.')
+        return torch.from_numpy(gt.astype(np.int64))
+
+    def _areas(self, label: torch.Tensor, rel: str) -> torch.Tensor:
+        """Intersection, union, pred and gt areas of one image."""
+        gt = self._read_gt(rel)
+        return torch.stack(
+            IoUMetric.intersect_and_union(label, gt, self.num_classes,
+                                          self.ignore_index)).double()
+
+    def _preview(self, visualizer, sample: SegDataSample,
+                 label: torch.Tensor, rel: str, step: int) -> None:
+        """Draw image with pseudo label (and ground truth) with MMSeg's
+        SegLocalVisualizer."""
+        from mmengine.structures import PixelData
+        img = cv2.imread(sample.img_path, cv2.IMREAD_COLOR)[..., ::-1]
+        drawn = SegDataSample()
+        drawn.pred_sem_seg = PixelData(data=label[None].cpu())
+        if self.gt_dir is not None:
+            drawn.gt_sem_seg = PixelData(data=self._read_gt(rel)[None])
+        visualizer.add_datasample(
+            f'pseudo_label_preview/{osp.splitext(rel)[0]}',
+            np.ascontiguousarray(img),
+            drawn,
+            draw_gt=self.gt_dir is not None,
+            draw_pred=True,
+            step=step)
+
+    def _gather(self, num_images: int, elapsed: float, counts: torch.Tensor,
+                conf_sum: torch.Tensor, areas: torch.Tensor) -> dict:
+        """Sum the statistics over ranks."""
+        totals = torch.cat([
+            torch.tensor([num_images, elapsed], dtype=torch.float64), counts,
+            conf_sum, areas.flatten()
+        ])
+        elapsed_max = torch.tensor([elapsed], dtype=torch.float64)
+        all_reduce(totals, op='sum')
+        all_reduce(elapsed_max, op='max')
+        num_images = int(totals[0].item())
+        counts = totals[2:2 + self.num_classes]
+        num_pixels = counts.sum().clamp(min=1)
+        stats = dict(
+            num_images=num_images,
+            images_per_s=num_images / max(elapsed_max.item(), 1e-9),
+            class_share=(counts / num_pixels).tolist(),
+            mean_confidence=(totals[2 + self.num_classes] /
+                             num_pixels).item())
+        if self.gt_dir is not None:
+            areas = totals[3 + self.num_classes:].view(4, self.num_classes)
+            iou = areas[0] / areas[1]
+            stats['IoU'] = iou.tolist()
+            stats['mIoU'] = float(np.nanmean(iou.numpy()))
+        return stats

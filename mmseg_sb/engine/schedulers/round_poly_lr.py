@@ -1,0 +1,87 @@
+# Copyright (c) mmseg_sb contributors. All rights reserved.
+import bisect
+from typing import List, Optional, Sequence
+
+from mmengine.optim.scheduler.lr_scheduler import LRSchedulerMixin
+from mmengine.optim.scheduler.param_scheduler import _ParamScheduler
+
+from mmseg.registry import PARAM_SCHEDULERS
+
+
+class RoundPolyParamScheduler(_ParamScheduler):
+    """Polynomial decay that restarts at the start of every self-training
+    round.
+
+    Within round ``r`` (``round_iters[r]`` iterations starting at iteration
+    ``s_r``), at iteration ``i``::
+
+        base_r = base * round_mults[r]
+        value = eta_min + (base_r - eta_min) * (1 - (i - s_r) / round_iters[r]) ** power
+
+    which is MMEngine's ``PolyParamScheduler`` over each round. The value is
+    computed in closed form from the iteration, so resuming gives the same
+    schedule. Iteration-based only.
+
+    Args:
+        optimizer (Optimizer | OptimWrapper): Wrapped optimizer.
+        param_name (str): Name of the parameter to schedule.
+        round_iters (Sequence[int]): Iterations of each round; rounds with 0
+            iterations are skipped.
+        eta_min (float): Value at the end of every round. Defaults to 0.
+        power (float): Power of the polynomial. Defaults to 1.0.
+        round_mults (Sequence[float], optional): Multiplier of the base value
+            in each round, e.g. ``[1.0, 0.2]`` for a student learning rate
+            five times lower than the teacher's. Defaults to None (all 1).
+    """
+
+    def __init__(self,
+                 optimizer,
+                 param_name: str,
+                 round_iters: Sequence[int],
+                 eta_min: float = 0.,
+                 power: float = 1.0,
+                 round_mults: Optional[Sequence[float]] = None,
+                 **kwargs) -> None:
+        if not round_iters or any(
+                int(n) != n or n < 0 for n in round_iters) or sum(
+                    round_iters) == 0:
+            raise ValueError(f'round_iters={list(round_iters)} must be '
+                             'non-negative integers with a positive sum.')
+        self.round_iters = [int(n) for n in round_iters]
+        if round_mults is None:
+            round_mults = [1.0] * len(self.round_iters)
+        if len(round_mults) != len(self.round_iters):
+            raise ValueError(
+                f'round_mults={list(round_mults)} needs one value per round '
+                f'of round_iters={self.round_iters}.')
+        self.round_mults = [float(m) for m in round_mults]
+        self.round_starts: List[int] = [0]
+        for n in self.round_iters[:-1]:
+            self.round_starts.append(self.round_starts[-1] + n)
+        self.eta_min = eta_min
+        self.power = power
+        kwargs.setdefault('end', sum(self.round_iters))
+        super().__init__(optimizer, param_name, by_epoch=False, **kwargs)
+
+    def _get_value(self) -> List[float]:
+        step = self.last_step
+        # The last round that has started (skipping empty rounds).
+        r = bisect.bisect_right(self.round_starts, step) - 1
+        while self.round_iters[r] == 0:
+            r += 1
+        progress = (step - self.round_starts[r]) / self.round_iters[r]
+        factor = max(1.0 - progress, 0.0)**self.power
+        mult = self.round_mults[r]
+        return [
+            self.eta_min + (base * mult - self.eta_min) * factor
+            for base in self.base_values
+        ]
+
+
+@PARAM_SCHEDULERS.register_module()
+class RoundPolyLR(LRSchedulerMixin, RoundPolyParamScheduler):
+    """Poly learning rate restarted at every self-training round.
+
+    See :class:`RoundPolyParamScheduler`. Give it the same ``round_iters`` as
+    :class:`mmseg_sb.engine.PseudoLabelHook`, which checks that they agree.
+    """

@@ -1,0 +1,150 @@
+# Copyright (c) mmseg_sb contributors. All rights reserved.
+import math
+from typing import Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from mmseg.registry import MODELS
+
+
+def self_correction_loss(pred: Tensor,
+                         target: Tensor,
+                         alpha: float = 1.0,
+                         beta: float = 1.0,
+                         conf_thresh: float = 0.8,
+                         clamp: float = 1e-4,
+                         ignore_index: int = 255,
+                         avg_non_ignore: bool = False) -> Tensor:
+    """The self-correction loss (SCL) of Yuan et al., ICCV 2021.
+
+    For each pixel with pseudo label ``y`` and class probabilities ``p``::
+
+        w   = max_c p_c, set to 1 where it exceeds ``conf_thresh`` (detached)
+        CE  = -log p_y
+        RCE = -sum_c p_c * log(clamp(onehot(y)_c, clamp, 1))
+            = -log(clamp) * (1 - p_y)
+        loss = alpha * mean((1 - w) * CE) + beta * mean(w * RCE)
+
+    The means run over all pixels (ignored pixels count as zeros) unless
+    ``avg_non_ignore``. Each pixel is weighted by its own confidence, and
+    ignored pixels never reach an index op.
+
+    Args:
+        pred (Tensor): Logits of shape (N, C, H, W).
+        target (Tensor): Pseudo labels of shape (N, H, W), dtype long.
+        alpha (float): Weight of the forward (CE) term. Defaults to 1.0.
+        beta (float): Weight of the reverse (RCE) term. Defaults to 1.0.
+        conf_thresh (float): Confidence above which a pixel gets only the
+            reverse term. Defaults to 0.8.
+        clamp (float): Lower clamp of the one-hot label inside the reverse
+            term's log. Defaults to 1e-4.
+        ignore_index (int): Label of ignored pixels. Defaults to 255.
+        avg_non_ignore (bool): Average over non-ignored pixels only.
+            Defaults to False, as MMSeg's CrossEntropyLoss.
+
+    Returns:
+        Tensor: The scalar loss.
+    """
+    valid = target != ignore_index
+    # Ignored pixels are pointed at class 0 and masked out afterwards.
+    safe_target = torch.where(valid, target, torch.zeros_like(target))
+    log_prob = F.log_softmax(pred.float(), dim=1)
+    log_p_y = log_prob.gather(1, safe_target.unsqueeze(1)).squeeze(1)
+    with torch.no_grad():
+        weight = log_prob.exp().amax(dim=1)
+        weight = torch.where(weight > conf_thresh, torch.ones_like(weight),
+                             weight)
+    mask = valid.float()
+    ce = -log_p_y
+    rce = -math.log(clamp) * (1.0 - log_p_y.exp())
+    loss_map = alpha * (1.0 - weight) * ce + beta * weight * rce
+    denom = mask.sum().clamp(min=1.0) if avg_non_ignore else mask.numel()
+    return (loss_map * mask).sum() / denom
+
+
+@MODELS.register_module()
+class SelfCorrectionLoss(nn.Module):
+    """Self-correction loss for pseudo-labeled pixels.
+
+    Yuan et al., "A Simple Baseline for Semi-supervised Semantic Segmentation
+    with Strong Data Augmentation", ICCV 2021, section 3.3. A confidence-
+    weighted sum of cross-entropy and a bounded reverse cross-entropy: pixels
+    the network is confident about (max probability above ``conf_thresh``)
+    get only the reverse term, so the network is not forced to fit a pseudo
+    label it confidently disagrees with. See :func:`self_correction_loss`.
+
+    Args:
+        alpha (float): Weight of the forward (CE) term. Defaults to 1.0.
+        beta (float): Weight of the reverse (RCE) term. Defaults to 1.0.
+        conf_thresh (float): Confidence threshold in (0, 1]. Defaults to 0.8.
+        clamp (float): Lower clamp of the one-hot label in (0, 1).
+            Defaults to 1e-4.
+        loss_weight (float): Weight of the loss. Defaults to 1.0.
+        avg_non_ignore (bool): Average over non-ignored pixels only.
+            Defaults to False.
+        loss_name (str): Name of the loss item; it must start with ``loss_``
+            to be back-propagated. Defaults to 'loss_sc'.
+    """
+
+    def __init__(self,
+                 alpha: float = 1.0,
+                 beta: float = 1.0,
+                 conf_thresh: float = 0.8,
+                 clamp: float = 1e-4,
+                 loss_weight: float = 1.0,
+                 avg_non_ignore: bool = False,
+                 loss_name: str = 'loss_sc') -> None:
+        super().__init__()
+        if not 0 < conf_thresh <= 1:
+            raise ValueError(f'SelfCorrectionLoss conf_thresh={conf_thresh} '
+                             'must be in (0, 1] (the paper uses 0.8).')
+        if not 0 < clamp < 1:
+            raise ValueError(f'SelfCorrectionLoss clamp={clamp} must be in '
+                             '(0, 1) (the paper uses 1e-4).')
+        self.alpha = alpha
+        self.beta = beta
+        self.conf_thresh = conf_thresh
+        self.clamp = clamp
+        self.loss_weight = loss_weight
+        self.avg_non_ignore = avg_non_ignore
+        self._loss_name = loss_name
+
+    def forward(self,
+                pred: Tensor,
+                target: Tensor,
+                weight: Optional[Tensor] = None,
+                ignore_index: int = 255,
+                **kwargs) -> Tensor:
+        """Compute the loss.
+
+        Args:
+            pred (Tensor): Logits of shape (N, C, H, W).
+            target (Tensor): Pseudo labels of shape (N, H, W), dtype long.
+            weight (Tensor, optional): Unused; accepted for MMSeg's loss
+                contract. Must be None.
+            ignore_index (int): Label of ignored pixels. Defaults to 255.
+
+        Returns:
+            Tensor: The scalar loss times ``loss_weight``.
+        """
+        if weight is not None:
+            raise ValueError('SelfCorrectionLoss does not take a per-pixel '
+                             'weight (it weighs pixels by confidence); remove'
+                             ' the sampler from the decode head.')
+        return self.loss_weight * self_correction_loss(
+            pred,
+            target,
+            alpha=self.alpha,
+            beta=self.beta,
+            conf_thresh=self.conf_thresh,
+            clamp=self.clamp,
+            ignore_index=ignore_index,
+            avg_non_ignore=self.avg_non_ignore)
+
+    @property
+    def loss_name(self) -> str:
+        """Name of the loss item, as MMSeg's losses expose it."""
+        return self._loss_name

@@ -1,0 +1,146 @@
+# Copyright (c) mmseg_sb contributors. All rights reserved.
+"""Shared fixtures: generated Cityscapes-layout data and a tiny DeepLabV3+."""
+import copy
+import os
+import os.path as osp
+
+import cv2
+import numpy as np
+import pytest
+from mmengine.config import ConfigDict
+from mmengine.registry import init_default_scope
+
+import mmseg_sb  # noqa: F401  (registers components)
+from mmseg_sb.datasets import make_synthetic_cityscapes
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+IMG_SIZE = (32, 64)
+CROP = (32, 32)
+
+#: DeepLabV3+ (ASPP head + FCN auxiliary head) on a ResNet-18, shrunk.
+TINY_DEEPLABV3PLUS = dict(
+    type='SemiSupervisedEncoderDecoder',
+    data_preprocessor=dict(
+        type='SegDataPreProcessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True,
+        pad_val=0,
+        seg_pad_val=255,
+        size=CROP),
+    backbone=dict(
+        type='ResNetV1c',
+        depth=18,
+        num_stages=4,
+        out_indices=(0, 1, 2, 3),
+        dilations=(1, 1, 2, 4),
+        strides=(1, 2, 1, 1),
+        norm_cfg=dict(type='BN', requires_grad=True),
+        norm_eval=False,
+        style='pytorch',
+        contract_dilation=True),
+    decode_head=dict(
+        type='DepthwiseSeparableASPPHead',
+        in_channels=512,
+        in_index=3,
+        channels=16,
+        dilations=(1, 12, 24, 36),
+        c1_in_channels=64,
+        c1_channels=8,
+        dropout_ratio=0.1,
+        num_classes=19,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        align_corners=False,
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+    auxiliary_head=dict(
+        type='FCNHead',
+        in_channels=256,
+        in_index=2,
+        channels=16,
+        num_convs=1,
+        concat_input=False,
+        dropout_ratio=0.1,
+        num_classes=19,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        align_corners=False,
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))
+
+
+@pytest.fixture(autouse=True)
+def _mmseg_scope():
+    init_default_scope('mmseg')
+
+
+@pytest.fixture
+def tiny_model_cfg():
+    return ConfigDict(copy.deepcopy(TINY_DEEPLABV3PLUS))
+
+
+@pytest.fixture(scope='session')
+def cityscapes_root(tmp_path_factory):
+    """Generated data in Cityscapes' layout with 6 labeled, 10 unlabeled
+    train images (ann files under splits/tiny/) and 4 val images."""
+    root = str(tmp_path_factory.mktemp('cityscapes'))
+    names = make_synthetic_cityscapes(
+        root, dict(train=16, val=4), img_size=IMG_SIZE, seed=0)
+    split_dir = osp.join(root, 'splits', 'tiny')
+    os.makedirs(split_dir)
+    for part, items in (('labeled', names['train'][:6]),
+                        ('unlabeled', names['train'][6:])):
+        with open(osp.join(split_dir, f'{part}.txt'), 'w') as f:
+            f.write('\n'.join(items) + '\n')
+    return root
+
+
+@pytest.fixture
+def semi_dataset_cfg(cityscapes_root):
+    """Config of a SemiSegDataset over the tiny split (6 + 10 images)."""
+
+    def make(pipeline=None, unlabeled_gt=True):
+        pipeline = pipeline or [
+            dict(type='LoadImageFromFile'),
+            dict(type='LoadAnnotations'),
+            dict(type='PackSegInputs')
+        ]
+
+        def part(name, seg):
+            prefix = dict(img_path='leftImg8bit/train')
+            if seg is not None:
+                prefix['seg_map_path'] = seg
+            return dict(
+                type='CityscapesDataset',
+                data_root=cityscapes_root,
+                ann_file=f'splits/tiny/{name}.txt',
+                data_prefix=prefix,
+                pipeline=pipeline)
+
+        return dict(
+            type='SemiSegDataset',
+            labeled=part('labeled', 'gtFine/train'),
+            unlabeled=part('unlabeled',
+                           'gtFine/train' if unlabeled_gt else None))
+
+    return make
+
+
+@pytest.fixture
+def write_pseudo_labels():
+    """Write a constant pseudo label for every unlabeled image of a
+    SemiSegDataset under ``out_dir``, in the dataset's own layout."""
+
+    def write(dataset, out_dir, value):
+        unlabeled = dataset.unlabeled_dataset
+        img_dir = unlabeled.data_prefix['img_path']
+        for i in range(dataset.num_unlabeled):
+            rel = osp.relpath(unlabeled.get_data_info(i)['img_path'], img_dir)
+            path = osp.join(
+                out_dir, rel[:-len(unlabeled.img_suffix)] +
+                unlabeled.seg_map_suffix)
+            os.makedirs(osp.dirname(path), exist_ok=True)
+            cv2.imwrite(path, np.full(IMG_SIZE, value, np.uint8))
+
+    return write

@@ -1,0 +1,67 @@
+# Copyright (c) mmseg_sb contributors. All rights reserved.
+import os
+import os.path as osp
+
+import cv2
+import numpy as np
+import pytest
+
+from mmseg.registry import DATASETS
+from mmseg_sb.datasets import SemiSegDataset
+
+def test_labeled_samples_read_ground_truth(semi_dataset_cfg):
+    dataset = DATASETS.build(semi_dataset_cfg())
+    assert (dataset.num_labeled, dataset.num_unlabeled) == (6, 10)
+    assert len(dataset) == 16
+    sample = dataset[0]
+    gt = cv2.imread(sample['data_samples'].seg_map_path, cv2.IMREAD_UNCHANGED)
+    assert sample['data_samples'].is_pseudo is False
+    np.testing.assert_array_equal(
+        sample['data_samples'].gt_sem_seg.data.numpy()[0], gt)
+    assert dataset.unlabeled_gt_dir.endswith('gtFine/train')
+
+
+def test_unlabeled_unreadable_until_pseudo_labels(semi_dataset_cfg,
+                                                  write_pseudo_labels,
+                                                  tmp_path):
+    dataset = DATASETS.build(semi_dataset_cfg())
+    with pytest.raises(RuntimeError, match='no pseudo labels'):
+        dataset[6]
+    write_pseudo_labels(dataset, str(tmp_path / 'round_1'), 7)
+    dataset.set_pseudo_label_dir(str(tmp_path / 'round_1'))
+    sample = dataset[6]
+    assert sample['data_samples'].is_pseudo is True
+    assert sample['data_samples'].seg_map_path.startswith(
+        str(tmp_path / 'round_1'))
+    assert (sample['data_samples'].gt_sem_seg.data == 7).all()
+
+
+def test_missing_pseudo_label_file_is_named(semi_dataset_cfg,
+                                            write_pseudo_labels, tmp_path):
+    dataset = DATASETS.build(semi_dataset_cfg())
+    write_pseudo_labels(dataset, str(tmp_path / 'r1'), 3)
+    dataset.set_pseudo_label_dir(str(tmp_path / 'r1'))
+    write_pseudo_labels(dataset, str(tmp_path / 'r2'), 4)
+    victim = dataset.unlabeled_dataset.get_data_info(2)['seg_map_path']
+    victim = victim.replace(str(tmp_path / 'r1'), str(tmp_path / 'r2'))
+    os.remove(victim)
+    with pytest.raises(FileNotFoundError, match=osp.basename(victim)):
+        dataset.set_pseudo_label_dir(str(tmp_path / 'r2'))
+    # Nothing changed: still reading the complete round.
+    assert dataset.pseudo_label_dir == str(tmp_path / 'r1')
+    assert (dataset[8]['data_samples'].gt_sem_seg.data == 3).all()
+
+
+def test_empty_unlabeled_list_is_an_error(semi_dataset_cfg, tmp_path):
+    cfg = semi_dataset_cfg()
+    empty = tmp_path / 'empty.txt'
+    empty.write_text('')
+    cfg['unlabeled']['ann_file'] = str(empty)
+    with pytest.raises(ValueError, match='unlabeled dataset is empty'):
+        DATASETS.build(cfg)
+
+
+def test_no_ground_truth_for_unlabeled(semi_dataset_cfg):
+    dataset = DATASETS.build(semi_dataset_cfg(unlabeled_gt=False))
+    assert isinstance(dataset, SemiSegDataset)
+    assert dataset.unlabeled_gt_dir is None

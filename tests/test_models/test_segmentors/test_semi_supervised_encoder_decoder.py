@@ -1,0 +1,182 @@
+# Copyright (c) mmseg_sb contributors. All rights reserved.
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.structures import PixelData
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+from mmseg_sb.models import DSBN, SelfCorrectionLoss
+
+
+def psp_cfg(cfg):
+    """The same backbone with MMSeg's PSPHead and no auxiliary head."""
+    cfg['decode_head'] = dict(
+        type='PSPHead',
+        in_channels=512,
+        in_index=3,
+        channels=16,
+        pool_scales=(1, 2, 3, 6),
+        dropout_ratio=0.0,
+        num_classes=19,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        align_corners=False,
+        loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0))
+    cfg['auxiliary_head'] = None
+    return cfg
+
+
+def deeplab_cfg(cfg):
+    cfg['decode_head']['dropout_ratio'] = 0.0
+    cfg['auxiliary_head']['dropout_ratio'] = 0.0
+    return cfg
+
+
+def make_batch(num_sup, num_pseudo, size=32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    inputs = torch.randn(num_sup + num_pseudo, 3, size, size, generator=g)
+    samples = []
+    for i in range(num_sup + num_pseudo):
+        label = torch.randint(0, 19, (1, size, size), generator=g)
+        label[:, :3] = 255
+        s = SegDataSample(
+            metainfo=dict(
+                img_shape=(size, size),
+                ori_shape=(size, size),
+                pad_shape=(size, size),
+                is_pseudo=i >= num_sup))
+        s.gt_sem_seg = PixelData(data=label)
+        samples.append(s)
+    return inputs, samples
+
+
+def plain_twin(semi, cfg, branch='main'):
+    """MMSeg's EncoderDecoder with the weights of one DSBN branch."""
+    plain_cfg = copy.deepcopy(cfg)
+    plain_cfg['type'] = 'EncoderDecoder'
+    plain = MODELS.build(plain_cfg)
+    state = {}
+    for key, value in semi.state_dict().items():
+        if key == 'dsbn_aux_trained':
+            continue
+        if f'.{branch}.' in key:
+            state[key.replace(f'.{branch}.', '.')] = value
+        elif '.main.' not in key and '.aux.' not in key:
+            state[key] = value
+    plain.load_state_dict(state, strict=True)
+    return plain.train()
+
+
+@pytest.mark.parametrize('make_cfg', [deeplab_cfg, psp_cfg])
+def test_losses_match_mmseg_on_each_part(tiny_model_cfg, make_cfg):
+    cfg = make_cfg(tiny_model_cfg)
+    torch.manual_seed(0)
+    semi = MODELS.build(cfg).train()
+    assert not any(
+        isinstance(m, _BatchNorm) and not isinstance(p, DSBN)
+        for p in semi.modules() for m in p.children())
+    inputs, samples = make_batch(2, 2)
+    losses = semi.loss(inputs, samples)
+
+    sup_ref = plain_twin(semi, cfg, 'main').loss(inputs[:2], samples[:2])
+    for key, value in sup_ref.items():
+        torch.testing.assert_close(losses[f'sup.{key}'], value)
+
+    # Unsupervised part: the aux branch (a copy of main at this point) on the
+    # pseudo samples alone, then the self-correction loss.
+    aux_model = plain_twin(semi, cfg, 'aux')
+    logits = aux_model.decode_head.forward(
+        aux_model.extract_feat(inputs[2:]))
+    logits = F.interpolate(logits, size=(32, 32), mode='bilinear')
+    labels = torch.cat([s.gt_sem_seg.data for s in samples[2:]])
+    unsup_ref = SelfCorrectionLoss()(logits, labels)
+    torch.testing.assert_close(losses['unsup.loss_sc'], unsup_ref)
+    expected_keys = {f'sup.{k}' for k in sup_ref} | {'unsup.loss_sc'}
+    assert set(losses) == expected_keys
+
+
+def test_labeled_only_batch_is_mmseg_supervised(tiny_model_cfg):
+    cfg = deeplab_cfg(tiny_model_cfg)
+    semi = MODELS.build(cfg).train()
+    inputs, samples = make_batch(4, 0)
+    losses = semi.loss(inputs, samples)
+    ref = plain_twin(semi, cfg).loss(inputs, samples)
+    assert set(losses) == {f'sup.{k}' for k in ref}
+    for key, value in ref.items():
+        torch.testing.assert_close(losses[f'sup.{key}'], value)
+    assert not bool(semi.dsbn_aux_trained)
+
+
+def test_unsup_weight_and_gradients(tiny_model_cfg):
+    cfg = deeplab_cfg(tiny_model_cfg)
+    torch.manual_seed(0)
+    base = MODELS.build(cfg).train()
+    cfg2 = copy.deepcopy(cfg)
+    cfg2['semi_train_cfg'] = dict(unsup_weight=0.5)
+    weighted = MODELS.build(cfg2).train()
+    weighted.load_state_dict(base.state_dict())
+    inputs, samples = make_batch(2, 2)
+    full = base.loss(inputs, samples)
+    half = weighted.loss(inputs, samples)
+    torch.testing.assert_close(half['unsup.loss_sc'],
+                               0.5 * full['unsup.loss_sc'])
+    sum(v for k, v in full.items() if 'loss' in k).backward()
+    bn = base.backbone.layer1[0].bn1
+    assert bn.main.weight.grad.abs().sum() > 0
+    assert bn.aux.weight.grad.abs().sum() > 0
+
+
+def test_aux_branch_starts_as_copy_of_trained_main(tiny_model_cfg):
+    semi = MODELS.build(deeplab_cfg(tiny_model_cfg)).train()
+    bn = semi.backbone.layer1[0].bn1
+    with torch.no_grad():  # as if round 0 had trained main
+        bn.main.weight.add_(1.0)
+    semi.loss(*make_batch(2, 2))
+    torch.testing.assert_close(bn.aux.weight, bn.main.weight)
+    assert bool(semi.dsbn_aux_trained)
+    with torch.no_grad():  # aux trained now: not overwritten again
+        bn.aux.weight.add_(5.0)
+    semi.loss(*make_batch(2, 2))
+    assert not torch.allclose(bn.aux.weight, bn.main.weight)
+
+
+def test_predict_matches_encoder_decoder(tiny_model_cfg):
+    cfg = deeplab_cfg(tiny_model_cfg)
+    semi = MODELS.build(cfg)
+    with torch.no_grad():
+        for m in semi.modules():
+            if isinstance(m, DSBN):
+                m.aux.running_mean.fill_(100.0)  # must not be used
+    semi.eval()
+    plain = plain_twin(semi, cfg).eval()
+    inputs, samples = make_batch(2, 0)
+    got = semi.predict(inputs, copy.deepcopy(samples))
+    ref = plain.predict(inputs, copy.deepcopy(samples))
+    for a, b in zip(got, ref):
+        torch.testing.assert_close(a.seg_logits.data, b.seg_logits.data)
+    cfg['test_cfg'] = dict(mode='slide', crop_size=(24, 24), stride=(16, 16))
+    semi_slide = MODELS.build(cfg).eval()
+    semi_slide.load_state_dict(semi.state_dict())
+    out = semi_slide.predict(inputs, copy.deepcopy(samples))
+    assert out[0].pred_sem_seg.data.shape == (1, 32, 32)
+
+
+def test_pseudo_before_labeled_raises(tiny_model_cfg):
+    semi = MODELS.build(deeplab_cfg(tiny_model_cfg)).train()
+    inputs, samples = make_batch(2, 2)
+    with pytest.raises(ValueError, match='labeled samples first'):
+        semi.loss(inputs.flip(0), samples[::-1])
+
+
+def test_without_dsbn_and_bad_semi_cfg(tiny_model_cfg):
+    cfg = deeplab_cfg(tiny_model_cfg)
+    cfg['semi_train_cfg'] = dict(use_dsbn=False)
+    semi = MODELS.build(cfg)
+    assert not any(isinstance(m, DSBN) for m in semi.modules())
+    semi.train().loss(*make_batch(2, 2))
+    cfg['semi_train_cfg'] = dict(use_dsbm=True)
+    with pytest.raises(ValueError, match='use_dsbm'):
+        MODELS.build(cfg)

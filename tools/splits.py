@@ -1,0 +1,91 @@
+# Copyright (c) mmseg_sb contributors. All rights reserved.
+"""Make the semi-supervised split files the configs read.
+
+Writes ``<data_root>/splits/<name>/{labeled,unlabeled}.txt`` in MMSeg's
+ann_file format (``city/name`` per line), after checking counts, overlap and
+that every image exists under ``<data_root>/leftImg8bit/train``.
+
+Convert community lists (UniMatch/CPS/AugSeg or U2PL format)::
+
+    python tools/splits.py convert data/cityscapes --name 1-8 \\
+        --labeled path/to/1_8/labeled.txt --unlabeled path/to/1_8/unlabeled.txt
+
+Draw a seeded split (by count or fraction; the unlabeled part is the rest)::
+
+    python tools/splits.py draw data/cityscapes --name 1-8 --fraction 0.125 \\
+        --seed 0
+
+Check existing split files::
+
+    python tools/splits.py check data/cityscapes --name 1-8
+"""
+import argparse
+import os.path as osp
+import sys
+
+from mmseg_sb.datasets.splits import (CITYSCAPES_SPLITS, check_split,
+                                      draw_split, list_images,
+                                      read_split_list, write_ann_file)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    sub = parser.add_subparsers(dest='command', required=True)
+    for name in ('convert', 'draw', 'check'):
+        p = sub.add_parser(name)
+        p.add_argument('data_root', help='Cityscapes root folder')
+        p.add_argument(
+            '--name', required=True, help='split name, e.g. 1-8')
+        p.add_argument(
+            '--img-dir',
+            default='leftImg8bit/train',
+            help='image folder of both lists, relative to data_root')
+        p.add_argument(
+            '--num-labeled',
+            type=int,
+            help='expected labeled count (default: the community count of '
+            'a 1-16/1-8/1-4/1-2 split)')
+        if name == 'convert':
+            p.add_argument('--labeled', required=True)
+            p.add_argument('--unlabeled', required=True)
+        if name == 'draw':
+            p.add_argument('--fraction', type=float)
+            p.add_argument('--seed', type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    img_dir = osp.join(args.data_root, args.img_dir)
+    out_dir = osp.join(args.data_root, 'splits', args.name)
+    num_labeled = args.num_labeled
+    if args.command == 'convert':
+        labeled = read_split_list(args.labeled)
+        unlabeled = read_split_list(args.unlabeled)
+        num_labeled = num_labeled or CITYSCAPES_SPLITS.get(args.name)
+    elif args.command == 'draw':
+        names = list_images(img_dir)
+        if num_labeled is None:
+            if args.fraction is None or not 0 < args.fraction < 1:
+                sys.exit('draw needs --num-labeled N or --fraction in (0, 1)'
+                         f', got --fraction {args.fraction}.')
+            num_labeled = max(1, round(len(names) * args.fraction))
+        labeled, unlabeled = draw_split(names, num_labeled, args.seed)
+    else:
+        labeled = read_split_list(osp.join(out_dir, 'labeled.txt'))
+        unlabeled = read_split_list(osp.join(out_dir, 'unlabeled.txt'))
+        num_labeled = num_labeled or CITYSCAPES_SPLITS.get(args.name)
+    try:
+        check_split(labeled, unlabeled, img_dir, num_labeled=num_labeled)
+    except ValueError as e:
+        sys.exit(f'Split {args.name}: {e}')
+    if args.command != 'check':
+        write_ann_file(labeled, osp.join(out_dir, 'labeled.txt'))
+        write_ann_file(unlabeled, osp.join(out_dir, 'unlabeled.txt'))
+    print(f'Split {args.name}: {len(labeled)} labeled, {len(unlabeled)} '
+          f'unlabeled images, checked against {img_dir}; files in {out_dir}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
