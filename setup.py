@@ -27,6 +27,8 @@ setup(
         'opencv-python',
         'ftfy',
         'regex',
+        # MMEngine 0.10.7 reads `mmseg::` configs with pkg_resources.
+        'setuptools<81',
     ],
     extras_require={
         'tests': [

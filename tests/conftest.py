@@ -144,3 +144,46 @@ def write_pseudo_labels():
             cv2.imwrite(path, np.full(IMG_SIZE, value, np.uint8))
 
     return write
+
+
+@pytest.fixture
+def semi_runner_cfg(cityscapes_root, tmp_path):
+    """The demo config (the real Cityscapes self-training config, shrunk)
+    on the tiny split, with the given rounds; a function of the rounds."""
+    from mmengine.config import Config
+
+    def make(round_iters=(4, 3, 3), work_dir=None, **overrides):
+        cfg = Config.fromfile(
+            osp.join(REPO, 'configs/demo/sb_deeplabv3plus_r18_synthetic.py'))
+        round_iters = list(round_iters)
+        students = round_iters[1]
+        cfg.merge_from_dict({
+            'work_dir': work_dir or str(tmp_path / 'work_dir'),
+            'model.decode_head.channels': 16,
+            'model.auxiliary_head.channels': 16,
+            'train_dataloader.num_workers': 0,
+            'train_dataloader.persistent_workers': False,
+            'train_dataloader.dataset.labeled.data_root': cityscapes_root,
+            'train_dataloader.dataset.labeled.ann_file':
+            'splits/tiny/labeled.txt',
+            'train_dataloader.dataset.unlabeled.data_root': cityscapes_root,
+            'train_dataloader.dataset.unlabeled.ann_file':
+            'splits/tiny/unlabeled.txt',
+            'val_dataloader.dataset.data_root': cityscapes_root,
+            'val_dataloader.num_workers': 0,
+            'val_dataloader.persistent_workers': False,
+            'test_dataloader.dataset.data_root': cityscapes_root,
+            'test_dataloader.num_workers': 0,
+            'test_dataloader.persistent_workers': False,
+            'custom_hooks.0.round_iters': round_iters,
+            'param_scheduler.0.round_iters': round_iters,
+            'train_cfg.max_iters': sum(round_iters),
+            'train_cfg.val_interval': students,
+            'default_hooks.checkpoint.interval': students,
+            'default_hooks.logger.interval': 1,
+            'log_level': 'WARNING',
+        })
+        cfg.merge_from_dict(overrides)
+        return cfg
+
+    return make

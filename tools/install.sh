@@ -29,6 +29,15 @@ else
     "$PYTHON" -m pip install "torch==$TORCH_VERSION"
 fi
 
+# MMEngine 0.10.7 resolves `mmseg::` config references with pkg_resources,
+# which setuptools >= 81 no longer ships (torch wants setuptools >= 77).
+if has "import pkg_resources"; then
+    step "pkg_resources found, kept"
+else
+    step "installing setuptools>=77,<81 (MMEngine needs pkg_resources)"
+    "$PYTHON" -m pip install "setuptools>=77,<81"
+fi
+
 if has "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'"; then
     step "mmcv $MMCV_VERSION with compiled ops found, kept"
 else

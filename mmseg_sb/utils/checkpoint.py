@@ -10,7 +10,8 @@ types MMEngine writes into a checkpoint; any other object still makes loading
 fail. It replaces MMEngine's loader for local paths when mmseg_sb is imported.
 """
 import os.path as osp
-from typing import List, Optional
+import pickle
+from typing import Callable, List, Optional
 
 import numpy as np
 import torch
@@ -18,17 +19,35 @@ from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner import CheckpointLoader
 
 
+def history_buffer_method(owner: type, name: str) -> Callable:
+    """A restricted ``getattr`` for unpickling: only the statistics methods
+    of :class:`HistoryBuffer` (which MMEngine's message hub pickles as
+    ``getattr(HistoryBuffer, 'mean')``).
+
+    Raises:
+        pickle.UnpicklingError: For any other object or attribute.
+    """
+    if owner is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'Refusing getattr({owner!r}, {name!r}) while loading a checkpoint:'
+        ' only HistoryBuffer statistics methods are allowed.')
+
+
 def mmengine_checkpoint_globals() -> List[object]:
-    """The non-tensor types found in MMEngine checkpoints (message hub,
-    metadata, dataset meta): ``HistoryBuffer`` and numpy's array, dtype and
-    scalar reconstruction."""
+    """The non-tensor globals found in MMEngine checkpoints (message hub,
+    metadata, dataset meta): ``HistoryBuffer`` and its statistics methods,
+    numpy's array, dtype and scalar reconstruction."""
     dtype_classes = [type(np.dtype(t)) for t in np.typecodes['All']]
     try:
         from numpy._core.multiarray import _reconstruct, scalar
     except ImportError:  # numpy < 2
         from numpy.core.multiarray import _reconstruct, scalar
-    return [HistoryBuffer, np.ndarray, np.dtype, _reconstruct, scalar
-            ] + dtype_classes
+    return [
+        HistoryBuffer, np.ndarray, np.dtype, _reconstruct, scalar,
+        (history_buffer_method, '__builtin__.getattr'),
+        (history_buffer_method, 'builtins.getattr')
+    ] + dtype_classes
 
 
 def load_from_local(filename: str,

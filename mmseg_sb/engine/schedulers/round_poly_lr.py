@@ -60,6 +60,9 @@ class RoundPolyParamScheduler(_ParamScheduler):
             self.round_starts.append(self.round_starts[-1] + n)
         self.eta_min = eta_min
         self.power = power
+        if kwargs.pop('by_epoch', False):
+            raise ValueError('RoundPolyLR is iteration-based; set '
+                             'by_epoch=False.')
         kwargs.setdefault('end', sum(self.round_iters))
         super().__init__(optimizer, param_name, by_epoch=False, **kwargs)
 

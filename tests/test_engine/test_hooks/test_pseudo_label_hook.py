@@ -1,0 +1,226 @@
+# Copyright (c) mmseg_sb contributors. All rights reserved.
+import json
+import os
+import os.path as osp
+
+import cv2
+import pytest
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+from mmseg.registry import HOOKS
+from mmseg_sb.engine import PseudoLabelHook
+from mmseg_sb.engine.hooks.pseudo_label_hook import COMPLETE_MARKER
+
+
+@HOOKS.register_module()
+class BatchRecorderHook(Hook):
+    """Records, per iteration, the label files of the batch trained on."""
+
+    priority = 'VERY_LOW'
+
+    def __init__(self):
+        self.batches = {}
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        self.batches[runner.iter] = [(s.is_pseudo, s.seg_map_path)
+                                     for s in data_batch['data_samples']]
+
+
+def recorder(runner):
+    return next(h for h in runner.hooks if isinstance(h, BatchRecorderHook))
+
+
+def label_files(folder):
+    return sorted(
+        osp.relpath(osp.join(d, f), folder) for d, _, files in os.walk(folder)
+        for f in files if f.endswith('_gtFine_labelTrainIds.png'))
+
+
+def test_two_rounds_end_to_end(semi_runner_cfg):
+    cfg = semi_runner_cfg(round_iters=(4, 3, 3))
+    cfg.custom_hooks.append(dict(type='BatchRecorderHook'))
+    cfg.train_dataloader.num_workers = 2
+    cfg.train_dataloader.persistent_workers = True
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    root = osp.join(cfg.work_dir, 'pseudo_labels')
+    for r in (1, 2):
+        folder = osp.join(root, f'round_{r}')
+        files = label_files(folder)
+        assert len(files) == 10
+        assert all(f.split('/')[0] in ('aachen', 'bochum') for f in files)
+        label = cv2.imread(osp.join(folder, files[0]), cv2.IMREAD_UNCHANGED)
+        assert label.shape == (32, 64) and label.max() < 19
+        with open(osp.join(folder, COMPLETE_MARKER)) as f:
+            stats = json.load(f)
+        assert stats['num_images'] == 10 and stats['round'] == r
+        assert 0 <= stats['mIoU'] <= 1
+        assert sum(stats['class_share']) == pytest.approx(1.0)
+    assert not osp.exists(osp.join(root, 'round_3'))
+    batches = recorder(runner).batches
+    # Round 0: 4 labeled images per batch; rounds 1 and 2: [2 | 2], the
+    # pseudo labels read from that round's folder.
+    for it in range(10):
+        flags = [p for p, _ in batches[it]]
+        if it < 4:
+            assert flags == [False] * 4
+            continue
+        r = 1 if it < 7 else 2
+        assert flags == [False, False, True, True]
+        for _, path in batches[it][2:]:
+            assert path.startswith(osp.join(root, f'round_{r}') + os.sep)
+    hook = next(h for h in runner.hooks if isinstance(h, PseudoLabelHook))
+    assert hook.round == 2
+
+
+def test_resume_mid_round_reuses_complete_labels(semi_runner_cfg, tmp_path):
+    cfg = semi_runner_cfg(round_iters=(4, 3, 3))
+    Runner.from_cfg(cfg).train()
+    marker = osp.join(cfg.work_dir, 'pseudo_labels', 'round_1',
+                      COMPLETE_MARKER)
+    stamp = os.stat(marker).st_mtime_ns
+    # Rounds of 4 + 3 + 3 iterations, checkpoints every 3: iter_6.pth is
+    # in the middle of round 1 (iterations 4, 5, 6).
+    cfg2 = semi_runner_cfg(
+        round_iters=(4, 3, 3),
+        work_dir=cfg.work_dir,
+        load_from=osp.join(cfg.work_dir, 'iter_6.pth'),
+        resume=True)
+    cfg2.custom_hooks.append(dict(type='BatchRecorderHook'))
+    runner = Runner.from_cfg(cfg2)
+    runner.train()
+    assert os.stat(marker).st_mtime_ns == stamp  # round 1 not relabeled
+    batches = recorder(runner).batches
+    assert sorted(batches) == [6, 7, 8, 9]
+    assert all('round_1' in p for _, p in batches[6][2:])
+    assert all('round_2' in p for _, p in batches[7][2:])
+
+
+def test_interrupted_labeling_is_redone_on_resume(semi_runner_cfg,
+                                                  monkeypatch):
+    from mmseg_sb.engine import pseudo_labeler
+
+    cfg = semi_runner_cfg(round_iters=(4, 4, 4))
+    real_write = pseudo_labeler.write_png_atomic
+    calls = []
+
+    def crash_after_three(path, label):
+        calls.append(path)
+        if len(calls) > 3:
+            raise KeyboardInterrupt('killed while labeling')
+        real_write(path, label)
+
+    monkeypatch.setattr(pseudo_labeler, 'write_png_atomic', crash_after_three)
+    with pytest.raises(KeyboardInterrupt):
+        Runner.from_cfg(cfg).train()
+    round_1 = osp.join(cfg.work_dir, 'pseudo_labels', 'round_1')
+    assert 1 <= len(label_files(round_1)) < 10
+    assert not osp.exists(osp.join(round_1, COMPLETE_MARKER))
+
+    monkeypatch.setattr(pseudo_labeler, 'write_png_atomic', real_write)
+    cfg2 = semi_runner_cfg(
+        round_iters=(4, 4, 4), work_dir=cfg.work_dir, resume=True)
+    cfg2.custom_hooks.append(dict(type='BatchRecorderHook'))
+    runner = Runner.from_cfg(cfg2)
+    runner.train()
+    assert len(label_files(round_1)) == 10
+    assert osp.exists(osp.join(round_1, COMPLETE_MARKER))
+    batches = recorder(runner).batches
+    assert min(batches) == 4  # resumed at the labeling, end of round 0
+    assert all('round_1' in p for _, p in batches[4][2:])
+
+
+def test_student_init_initial_restores_start_weights(semi_runner_cfg):
+    cfg = semi_runner_cfg(round_iters=(3, 2))
+    cfg.custom_hooks[0].student_init = 'initial'
+    runner = Runner.from_cfg(cfg)
+
+    snapshots = {}
+
+    @HOOKS.register_module(force=True)
+    class SnapshotHook(Hook):
+        priority = 'LOWEST'
+
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            w = runner.model.backbone.stem[0].weight
+            snapshots[runner.iter] = w.detach().clone()
+
+    runner.register_hook(SnapshotHook())
+    runner.train()
+    assert snapshots[0].equal(snapshots[3])
+    assert not snapshots[0].equal(snapshots[2])
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(round_iters=[5]), 'at least one student round'),
+    (dict(round_iters=[5, 0]), 'every student round'),
+    (dict(round_iters=[0, 5]), 'teacher_checkpoint is needed'),
+    (dict(round_iters=[5, 5], teacher_checkpoint='t.pth'),
+     r'round_iters\[0\]=0'),
+    (dict(round_iters=[5, 5], student_init='imagenet'), 'student_init'),
+])
+def test_bad_hook_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        PseudoLabelHook(**kwargs)
+
+
+def test_setup_errors_before_training(semi_runner_cfg, cityscapes_root,
+                                      tmp_path):
+    # Overlapping labeled and unlabeled lists.
+    overlap = tmp_path / 'overlap.txt'
+    with open(osp.join(cityscapes_root, 'splits/tiny/labeled.txt')) as f:
+        first = f.readline()
+    with open(osp.join(cityscapes_root, 'splits/tiny/unlabeled.txt')) as f:
+        overlap.write_text(first + f.read())
+    cfg = semi_runner_cfg()
+    cfg.train_dataloader.dataset.unlabeled.ann_file = str(overlap)
+    with pytest.raises(ValueError, match='both labeled and unlabeled'):
+        Runner.from_cfg(cfg).train()
+    # max_iters that disagrees with the rounds.
+    cfg = semi_runner_cfg(round_iters=(4, 3, 3))
+    cfg.train_cfg.max_iters = 12
+    with pytest.raises(ValueError, match='max_iters=12'):
+        Runner.from_cfg(cfg).train()
+    # Sampler and dataloader batch sizes that disagree.
+    cfg = semi_runner_cfg()
+    cfg.train_dataloader.batch_size = 3
+    with pytest.raises(ValueError, match='batch_size=4 differs'):
+        Runner.from_cfg(cfg).train()
+
+
+def test_unwritable_work_dir(semi_runner_cfg, tmp_path):
+    cfg = semi_runner_cfg(work_dir=str(tmp_path / 'wd'))
+    runner = Runner.from_cfg(cfg)
+    # A file where the pseudo-label folder should be.
+    with open(osp.join(cfg.work_dir, 'pseudo_labels'), 'w') as f:
+        f.write('not a folder')
+    with pytest.raises(PermissionError, match='pseudo_labels'):
+        runner.train()
+
+
+def test_teacher_checkpoint(semi_runner_cfg, tmp_path, tiny_model_cfg):
+    # A supervised MMSeg checkpoint of the same model (plain BN) is a valid
+    # teacher; round 0 is skipped.
+    import torch
+    from mmseg.registry import MODELS
+    sup = semi_runner_cfg().model
+    sup.type = 'EncoderDecoder'
+    sup.pop('semi_train_cfg')
+    sup.pop('unsup_loss')
+    teacher = MODELS.build(sup)
+    path = str(tmp_path / 'teacher.pth')
+    torch.save({'state_dict': teacher.state_dict()}, path)
+    cfg = semi_runner_cfg(round_iters=(0, 2))
+    cfg.custom_hooks[0].teacher_checkpoint = path
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert osp.exists(
+        osp.join(cfg.work_dir, 'pseudo_labels', 'round_1', COMPLETE_MARKER))
+    # A checkpoint of another model is refused before training.
+    torch.save({'state_dict': {'backbone.stem.0.weight': torch.zeros(1)}},
+               path)
+    cfg = semi_runner_cfg(round_iters=(0, 2), work_dir=str(tmp_path / 'w2'))
+    cfg.custom_hooks[0].teacher_checkpoint = path
+    with pytest.raises(ValueError, match='does not match the model'):
+        Runner.from_cfg(cfg).train()
