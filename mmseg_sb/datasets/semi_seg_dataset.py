@@ -52,6 +52,13 @@ class SemiSegDataset(ConcatDataset):
         """Build a part lazily, so that :meth:`full_init` checks it first."""
         if isinstance(dataset, BaseDataset):
             return dataset
+        data_root = dataset.get('data_root')
+        if data_root and not osp.isdir(data_root):
+            raise FileNotFoundError(
+                f'SemiSegDataset: data_root {data_root} does not exist; '
+                'prepare the data as README.md describes, or point '
+                'data_root at it (--cfg-options train_dataloader.dataset.'
+                'labeled.data_root=... and unlabeled.data_root=...).')
         return DATASETS.build(dict(dataset, lazy_init=True))
 
     @property

@@ -18,6 +18,9 @@ import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner import CheckpointLoader
 
+#: The statistics methods every HistoryBuffer registers when it is built.
+_DEFAULT_STATISTICS = ('min', 'max', 'current', 'mean')
+
 
 def history_buffer_method(owner: type, name: str) -> Callable:
     """A restricted ``getattr`` for unpickling: only the statistics methods
@@ -27,7 +30,8 @@ def history_buffer_method(owner: type, name: str) -> Callable:
     Raises:
         pickle.UnpicklingError: For any other object or attribute.
     """
-    if owner is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    allowed = _DEFAULT_STATISTICS + tuple(HistoryBuffer._statistics_methods)
+    if owner is HistoryBuffer and name in allowed:
         return getattr(HistoryBuffer, name)
     raise pickle.UnpicklingError(
         f'Refusing getattr({owner!r}, {name!r}) while loading a checkpoint:'

@@ -142,12 +142,14 @@ class PseudoLabelHook(Hook):
             if self.teacher_checkpoint is not None:
                 self._load_teacher(runner)
         r = self._round_of(runner.iter)
-        if self._resumed_state is not None and \
-                self._resumed_state.get('round_iters') != self.round_iters:
-            raise ValueError(
-                'PseudoLabelHook: the checkpoint was trained with round_iters'
-                f'={self._resumed_state.get("round_iters")}, the config says '
-                f'{self.round_iters}; resume with the same rounds.')
+        if self._resumed_state is not None:
+            done = self._resumed_state['round_iters'][:r]
+            if done != self.round_iters[:r]:
+                raise ValueError(
+                    'PseudoLabelHook: the checkpoint finished rounds '
+                    f'{done}, the config says {self.round_iters[:r]}; a '
+                    'resumed run may change or add rounds only from the '
+                    'current one on.')
         if r >= 1:
             self._enter_round(runner, r)
 

@@ -8,6 +8,11 @@ from mmengine.optim.scheduler.param_scheduler import _ParamScheduler
 from mmseg.registry import PARAM_SCHEDULERS
 
 
+#: Attributes that define the schedule (taken from the config on resume).
+_SCHEDULE_KEYS = ('round_iters', 'round_starts', 'round_mults', 'eta_min',
+                  'power', 'begin', 'end')
+
+
 class RoundPolyParamScheduler(_ParamScheduler):
     """Polynomial decay that restarts at the start of every self-training
     round.
@@ -65,6 +70,15 @@ class RoundPolyParamScheduler(_ParamScheduler):
                              'by_epoch=False.')
         kwargs.setdefault('end', sum(self.round_iters))
         super().__init__(optimizer, param_name, by_epoch=False, **kwargs)
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore the progress only: the rounds, multipliers, power and end
+        come from the config, so a resumed run may add rounds."""
+        state_dict = {
+            k: v
+            for k, v in state_dict.items() if k not in _SCHEDULE_KEYS
+        }
+        super().load_state_dict(state_dict)
 
     def _get_value(self) -> List[float]:
         step = self.last_step

@@ -1,0 +1,112 @@
+# Copyright (c) mmseg_sb contributors. All rights reserved.
+"""Every config parses and builds; the main command starts as named."""
+import glob
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+from mmengine.config import Config
+
+from mmseg.registry import MODELS
+from mmseg_sb.datasets import make_synthetic_cityscapes
+from mmseg_sb.datasets.splits import draw_split, write_ann_file
+from mmseg_sb.models import DSBN
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+LEAF_CONFIGS = sorted(
+    glob.glob(osp.join(REPO, 'configs', '*.py')) +
+    glob.glob(osp.join(REPO, 'configs', 'demo', '*.py')))
+SHRINK = {
+    'model.pretrained': None,
+    'model.backbone.depth': 18,
+    'model.decode_head.in_channels': 512,
+    'model.decode_head.c1_in_channels': 64,
+    'model.decode_head.channels': 16,
+    'model.decode_head.c1_channels': 8,
+    'model.auxiliary_head.in_channels': 256,
+    'model.auxiliary_head.channels': 16,
+}
+
+
+def test_every_split_has_both_configs():
+    names = {osp.basename(p) for p in LEAF_CONFIGS}
+    for split in ('1-16', '1-8', '1-4', '1-2', 'full'):
+        assert f'sb_deeplabv3plus_r101_cityscapes_{split}.py' in names
+        assert f'sup_deeplabv3plus_r101_cityscapes_{split}.py' in names
+
+
+@pytest.mark.parametrize('path', LEAF_CONFIGS, ids=osp.basename)
+def test_config_parses_and_builds(path):
+    cfg = Config.fromfile(path)
+    name = osp.basename(path)
+    if name.startswith('sb_'):
+        assert cfg.model.type == 'SemiSupervisedEncoderDecoder'
+        assert cfg.train_dataloader.dataset.type == 'SemiSegDataset'
+        assert cfg.train_dataloader.sampler.type == 'SemiSegSampler'
+        hook = cfg.custom_hooks[0]
+        assert hook.type == 'PseudoLabelHook'
+        assert sum(hook.round_iters) == cfg.train_cfg.max_iters
+        assert cfg.param_scheduler[0].round_iters == hook.round_iters
+        strong = cfg.train_dataloader.dataset.unlabeled.pipeline
+        assert [t.type for t in strong].count('StrongAugment') == 1
+        weak = cfg.train_dataloader.dataset.labeled.pipeline
+        assert 'StrongAugment' not in [t.type for t in weak]
+    if name.startswith('sup_'):
+        assert cfg.model.type == 'EncoderDecoder'
+        assert 'StrongAugment' not in [
+            t.type for t in cfg.train_dataloader.dataset.pipeline
+        ]
+    if 'cityscapes_1-' in name:
+        split = name.split('_')[-1][:-3]
+        ann = (cfg.train_dataloader.dataset.labeled.ann_file
+               if name.startswith('sb_') else
+               cfg.train_dataloader.dataset.ann_file)
+        assert ann == f'splits/{split}/labeled.txt'
+    cfg.merge_from_dict(SHRINK)
+    model = MODELS.build(cfg.model)
+    has_dsbn = any(isinstance(m, DSBN) for m in model.modules())
+    assert has_dsbn == name.startswith('sb_')
+
+
+def test_main_command_starts_on_cityscapes_shaped_data(tmp_path):
+    root = str(tmp_path / 'cityscapes')
+    names = make_synthetic_cityscapes(root, dict(train=12, val=2),
+                                      img_size=(32, 64))
+    labeled, unlabeled = draw_split(names['train'], 3, seed=0)
+    write_ann_file(labeled, osp.join(root, 'splits/1-8/labeled.txt'))
+    write_ann_file(unlabeled, osp.join(root, 'splits/1-8/unlabeled.txt'))
+    options = [f'{k}={v}' for k, v in SHRINK.items()] + [
+        'model.data_preprocessor.size=(32,32)',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'val_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=False',
+        'custom_hooks.0.round_iters=[2,2]',
+        'param_scheduler.0.round_iters=[2,2]', 'train_cfg.max_iters=4',
+        'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2',
+        'default_hooks.logger.interval=1', f'val_dataloader.dataset.data_root'
+        f'={root}', 'val_dataloader.dataset.pipeline.1.scale=(64,32)'
+    ]
+    for part in ('labeled', 'unlabeled'):
+        key = f'train_dataloader.dataset.{part}'
+        options += [
+            f'{key}.data_root={root}', f'{key}.pipeline.2.scale=(64,32)',
+            f'{key}.pipeline.3.crop_size=(32,32)'
+        ]
+    result = subprocess.run([
+        sys.executable, 'tools/train.py',
+        'configs/sb_deeplabv3plus_r101_cityscapes_1-8.py', '--work-dir',
+        str(tmp_path / 'wd'), '--cfg-options'
+    ] + options,
+                            cwd=REPO,
+                            capture_output=True,
+                            text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = result.stdout + result.stderr
+    assert 'Iter(train) [4/4]' in log
+    assert 'unsup.loss_sc' in log
+    assert osp.isfile(
+        osp.join(tmp_path, 'wd', 'pseudo_labels', 'round_1',
+                 'round_complete.json'))

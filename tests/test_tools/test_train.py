@@ -1,0 +1,110 @@
+# Copyright (c) mmseg_sb contributors. All rights reserved.
+"""tools/train.py and tools/test.py, run as a user runs them."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def run_tool(args, cwd=REPO, env=None, timeout=600):
+    return subprocess.run([sys.executable] + args,
+                          cwd=cwd,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=timeout)
+
+
+def tiny_options(data_root, work_dir, rounds=(3, 3)):
+    """--cfg-options that point the demo config at the tiny data."""
+    rounds = '[' + ','.join(str(r) for r in rounds) + ']'
+    total = sum(eval(rounds))
+    return [
+        '--work-dir', work_dir, '--cfg-options',
+        f'train_dataloader.dataset.labeled.data_root={data_root}',
+        'train_dataloader.dataset.labeled.ann_file=splits/tiny/labeled.txt',
+        f'train_dataloader.dataset.unlabeled.data_root={data_root}',
+        'train_dataloader.dataset.unlabeled.ann_file='
+        'splits/tiny/unlabeled.txt', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        f'val_dataloader.dataset.data_root={data_root}',
+        'val_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=False',
+        f'test_dataloader.dataset.data_root={data_root}',
+        'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False',
+        'model.decode_head.channels=16', 'model.auxiliary_head.channels=16',
+        f'custom_hooks.0.round_iters={rounds}',
+        f'param_scheduler.0.round_iters={rounds}',
+        f'train_cfg.max_iters={total}', 'train_cfg.val_interval=3',
+        'default_hooks.checkpoint.interval=3', 'default_hooks.logger.interval=1'
+    ]
+
+
+DEMO_CFG = 'configs/demo/sb_deeplabv3plus_r18_synthetic.py'
+
+
+def last_val_miou(work_dir):
+    """mIoU of the last validation, from MMEngine's scalars.json."""
+    runs = sorted(d for d in os.listdir(work_dir) if d[0].isdigit())
+    path = osp.join(work_dir, runs[-1], 'vis_data', 'scalars.json')
+    with open(path) as f:
+        rows = [json.loads(line) for line in f]
+    return [r for r in rows if 'mIoU' in r][-1]
+
+
+def test_train_then_resume_then_test(cityscapes_root, tmp_path):
+    work_dir = str(tmp_path / 'wd')
+    first = run_tool(['tools/train.py', DEMO_CFG] +
+                     tiny_options(cityscapes_root, work_dir, rounds=(3, 3)))
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert osp.isfile(osp.join(work_dir, 'iter_6.pth'))
+    assert last_val_miou(work_dir)['step'] == 6
+    # The same run with one more student round: --resume continues from
+    # iter_6 (the end of round 1), labels round 2 and trains it.
+    resumed = run_tool(['tools/train.py', DEMO_CFG, '--resume'] +
+                       tiny_options(
+                           cityscapes_root, work_dir, rounds=(3, 3, 3)))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    log = resumed.stdout + resumed.stderr
+    assert 'Load checkpoint from' in log and 'resumed' in log.lower()
+    assert 'Iter(train) [7/9]' in log
+    assert 'Iter(train) [1/9]' not in log
+    assert osp.isfile(osp.join(work_dir, 'iter_9.pth'))
+    assert osp.isdir(osp.join(work_dir, 'pseudo_labels', 'round_2'))
+    # MMSeg's test tool evaluates the checkpoint unchanged.
+    tested = run_tool([
+        'tools/test.py', DEMO_CFG,
+        osp.join(work_dir, 'iter_9.pth')
+    ] + tiny_options(cityscapes_root, str(tmp_path / 'test'), (3, 3, 3)))
+    assert tested.returncode == 0, tested.stderr[-3000:]
+    assert 'mIoU' in tested.stdout + tested.stderr
+
+
+def test_unknown_component_is_named(cityscapes_root, tmp_path):
+    result = run_tool(['tools/train.py', DEMO_CFG] +
+                      tiny_options(cityscapes_root, str(tmp_path)) +
+                      ['model.unsup_loss.type=SelfCorectionLoss'])
+    assert result.returncode != 0
+    assert 'SelfCorectionLoss is not in the' in result.stderr
+
+
+def test_missing_data_root_is_named(tmp_path):
+    missing = str(tmp_path / 'no_such_root')
+    result = run_tool(['tools/train.py', DEMO_CFG] +
+                      tiny_options(missing, str(tmp_path / 'wd')))
+    assert result.returncode != 0
+    assert f'data_root {missing} does not exist' in result.stderr
+
+
+@pytest.mark.parametrize('tool', ['tools/dist_train.sh', 'tools/dist_test.sh'])
+def test_dist_scripts_use_torchrun_and_our_tools(tool):
+    with open(osp.join(REPO, tool)) as f:
+        text = f.read()
+    assert 'torch.distributed.run' in text
+    assert '--launcher pytorch' in text
