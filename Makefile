@@ -16,4 +16,4 @@ lint:
 	$(PYTHON) -m flake8 mmseg_sb configs tools tests bench
 	$(PYTHON) -m isort --check-only --diff mmseg_sb configs tools tests bench
 	$(PYTHON) -m yapf --diff --recursive mmseg_sb configs tools tests bench
-	$(PYTHON) -m codespell mmseg_sb configs tools tests bench README.md
+	$(PYTHON) -m codespell_lib mmseg_sb configs tools tests bench README.md

@@ -89,8 +89,8 @@ def cityscapes_root(tmp_path_factory):
         root, dict(train=16, val=4), img_size=IMG_SIZE, seed=0)
     split_dir = osp.join(root, 'splits', 'tiny')
     os.makedirs(split_dir)
-    for part, items in (('labeled', names['train'][:6]),
-                        ('unlabeled', names['train'][6:])):
+    for part, items in (('labeled', names['train'][:6]), ('unlabeled',
+                                                          names['train'][6:])):
         with open(osp.join(split_dir, f'{part}.txt'), 'w') as f:
             f.write('\n'.join(items) + '\n')
     return root
@@ -138,8 +138,8 @@ def write_pseudo_labels():
         for i in range(dataset.num_unlabeled):
             rel = osp.relpath(unlabeled.get_data_info(i)['img_path'], img_dir)
             path = osp.join(
-                out_dir, rel[:-len(unlabeled.img_suffix)] +
-                unlabeled.seg_map_suffix)
+                out_dir,
+                rel[:-len(unlabeled.img_suffix)] + unlabeled.seg_map_suffix)
             os.makedirs(osp.dirname(path), exist_ok=True)
             cv2.imwrite(path, np.full(IMG_SIZE, value, np.uint8))
 

@@ -11,7 +11,6 @@ import runpy
 import sys
 
 import mmseg
-
 import mmseg_sb  # noqa: F401  (registers components)
 
 

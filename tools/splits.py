@@ -24,8 +24,8 @@ import os.path as osp
 import sys
 
 from mmseg_sb.datasets.splits import (CITYSCAPES_SPLITS, check_split,
-                                      draw_split, list_images,
-                                      read_split_list, write_ann_file)
+                                      draw_split, list_images, read_split_list,
+                                      write_ann_file)
 
 
 def parse_args(argv=None):
@@ -34,8 +34,7 @@ def parse_args(argv=None):
     for name in ('convert', 'draw', 'check'):
         p = sub.add_parser(name)
         p.add_argument('data_root', help='Cityscapes root folder')
-        p.add_argument(
-            '--name', required=True, help='split name, e.g. 1-8')
+        p.add_argument('--name', required=True, help='split name, e.g. 1-8')
         p.add_argument(
             '--img-dir',
             default='leftImg8bit/train',

@@ -73,8 +73,7 @@ param_scheduler = [
         by_epoch=False)
 ]
 train_cfg = dict(max_iters=sum(round_iters), val_interval=300)
-default_hooks = dict(
-    logger=dict(interval=50), checkpoint=dict(interval=300))
+default_hooks = dict(logger=dict(interval=50), checkpoint=dict(interval=300))
 custom_hooks = [
     dict(
         type='PseudoLabelHook',

@@ -122,8 +122,7 @@ def check_split(labeled: Sequence[str],
     if num_labeled is not None and len(labeled) != num_labeled:
         raise ValueError(f'The labeled list has {len(labeled)} images, '
                          f'expected {num_labeled}.')
-    folders = ((labeled, img_dir),
-               (unlabeled, unlabeled_img_dir or img_dir))
+    folders = ((labeled, img_dir), (unlabeled, unlabeled_img_dir or img_dir))
     for names, folder in folders:
         if folder is None:
             continue

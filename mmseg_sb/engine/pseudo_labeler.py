@@ -98,7 +98,8 @@ class PseudoLabeler:
         self.img_dir = dataset.data_prefix['img_path']
 
     def relative_label_path(self, img_path: str) -> str:
-        """``city/name<seg_map_suffix>`` for an image ``.../city/name<img_suffix>``."""
+        """``city/name<seg_map_suffix>`` of an image
+        ``.../city/name<img_suffix>``."""
         rel = osp.relpath(img_path, self.img_dir)
         if not rel.endswith(self.dataset.img_suffix):
             raise ValueError(f'Image {img_path} does not end with the '
@@ -109,8 +110,7 @@ class PseudoLabeler:
     def label_paths(self, out_dir: str) -> List[str]:
         """The pseudo-label path of every image of the dataset."""
         return [
-            osp.join(out_dir,
-                     self.relative_label_path(info['img_path']))
+            osp.join(out_dir, self.relative_label_path(info['img_path']))
             for info in self._data_infos()
         ]
 
@@ -206,8 +206,8 @@ class PseudoLabeler:
             IoUMetric.intersect_and_union(label, gt, self.num_classes,
                                           self.ignore_index)).double()
 
-    def _preview(self, visualizer, sample: SegDataSample,
-                 label: torch.Tensor, rel: str, step: int) -> None:
+    def _preview(self, visualizer, sample: SegDataSample, label: torch.Tensor,
+                 rel: str, step: int) -> None:
         """Draw image with pseudo label (and ground truth) with MMSeg's
         SegLocalVisualizer."""
         from mmengine.structures import PixelData
@@ -229,7 +229,8 @@ class PseudoLabeler:
         """Sum the statistics over ranks."""
         totals = torch.cat([
             torch.tensor([num_images, elapsed], dtype=torch.float64), counts,
-            conf_sum, areas.flatten()
+            conf_sum,
+            areas.flatten()
         ])
         elapsed_max = torch.tensor([elapsed], dtype=torch.float64)
         all_reduce(totals, op='sum')
@@ -241,8 +242,7 @@ class PseudoLabeler:
             num_images=num_images,
             images_per_s=num_images / max(elapsed_max.item(), 1e-9),
             class_share=(counts / num_pixels).tolist(),
-            mean_confidence=(totals[2 + self.num_classes] /
-                             num_pixels).item())
+            mean_confidence=(totals[2 + self.num_classes] / num_pixels).item())
         if self.gt_dir is not None:
             areas = totals[3 + self.num_classes:].view(4, self.num_classes)
             iou = areas[0] / areas[1]

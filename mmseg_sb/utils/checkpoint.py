@@ -54,8 +54,7 @@ def mmengine_checkpoint_globals() -> List[object]:
     ] + dtype_classes
 
 
-def load_from_local(filename: str,
-                    map_location: Optional[str] = None) -> dict:
+def load_from_local(filename: str, map_location: Optional[str] = None) -> dict:
     """Load a local checkpoint with ``weights_only=True`` and MMEngine's own
     types allowed.
 

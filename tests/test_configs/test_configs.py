@@ -59,9 +59,9 @@ def test_config_parses_and_builds(path):
         ]
     if 'cityscapes_1-' in name:
         split = name.split('_')[-1][:-3]
-        ann = (cfg.train_dataloader.dataset.labeled.ann_file
-               if name.startswith('sb_') else
-               cfg.train_dataloader.dataset.ann_file)
+        ann = (
+            cfg.train_dataloader.dataset.labeled.ann_file if
+            name.startswith('sb_') else cfg.train_dataloader.dataset.ann_file)
         assert ann == f'splits/{split}/labeled.txt'
     cfg.merge_from_dict(SHRINK)
     model = MODELS.build(cfg.model)
@@ -71,8 +71,8 @@ def test_config_parses_and_builds(path):
 
 def test_main_command_starts_on_cityscapes_shaped_data(tmp_path):
     root = str(tmp_path / 'cityscapes')
-    names = make_synthetic_cityscapes(root, dict(train=12, val=2),
-                                      img_size=(32, 64))
+    names = make_synthetic_cityscapes(
+        root, dict(train=12, val=2), img_size=(32, 64))
     labeled, unlabeled = draw_split(names['train'], 3, seed=0)
     write_ann_file(labeled, osp.join(root, 'splits/1-8/labeled.txt'))
     write_ann_file(unlabeled, osp.join(root, 'splits/1-8/unlabeled.txt'))
@@ -94,15 +94,16 @@ def test_main_command_starts_on_cityscapes_shaped_data(tmp_path):
             f'{key}.data_root={root}', f'{key}.pipeline.2.scale=(64,32)',
             f'{key}.pipeline.3.crop_size=(32,32)'
         ]
-    result = subprocess.run([
-        sys.executable, 'tools/train.py',
-        'configs/sb_deeplabv3plus_r101_cityscapes_1-8.py', '--work-dir',
-        str(tmp_path / 'wd'), '--cfg-options'
-    ] + options,
-                            cwd=REPO,
-                            capture_output=True,
-                            text=True,
-                            timeout=600)
+    result = subprocess.run(
+        [
+            sys.executable, 'tools/train.py',
+            'configs/sb_deeplabv3plus_r101_cityscapes_1-8.py', '--work-dir',
+            str(tmp_path / 'wd'), '--cfg-options'
+        ] + options,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     log = result.stdout + result.stderr
     assert 'Iter(train) [4/4]' in log

@@ -9,6 +9,7 @@ import pytest
 from mmseg.registry import DATASETS
 from mmseg_sb.datasets import SemiSegDataset
 
+
 def test_labeled_samples_read_ground_truth(semi_dataset_cfg):
     dataset = DATASETS.build(semi_dataset_cfg())
     assert (dataset.num_labeled, dataset.num_unlabeled) == (6, 10)

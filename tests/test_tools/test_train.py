@@ -12,12 +12,13 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def run_tool(args, cwd=REPO, env=None, timeout=600):
-    return subprocess.run([sys.executable] + args,
-                          cwd=cwd,
-                          env=env,
-                          capture_output=True,
-                          text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable] + args,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout)
 
 
 def tiny_options(data_root, work_dir, rounds=(3, 3)):
@@ -42,7 +43,8 @@ def tiny_options(data_root, work_dir, rounds=(3, 3)):
         f'custom_hooks.0.round_iters={rounds}',
         f'param_scheduler.0.round_iters={rounds}',
         f'train_cfg.max_iters={total}', 'train_cfg.val_interval=3',
-        'default_hooks.checkpoint.interval=3', 'default_hooks.logger.interval=1'
+        'default_hooks.checkpoint.interval=3',
+        'default_hooks.logger.interval=1'
     ]
 
 
@@ -67,9 +69,9 @@ def test_train_then_resume_then_test(cityscapes_root, tmp_path):
     assert last_val_miou(work_dir)['step'] == 6
     # The same run with one more student round: --resume continues from
     # iter_6 (the end of round 1), labels round 2 and trains it.
-    resumed = run_tool(['tools/train.py', DEMO_CFG, '--resume'] +
-                       tiny_options(
-                           cityscapes_root, work_dir, rounds=(3, 3, 3)))
+    resumed = run_tool(
+        ['tools/train.py', DEMO_CFG, '--resume'] +
+        tiny_options(cityscapes_root, work_dir, rounds=(3, 3, 3)))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     log = resumed.stdout + resumed.stderr
     assert 'Load checkpoint from' in log and 'resumed' in log.lower()
@@ -78,10 +80,10 @@ def test_train_then_resume_then_test(cityscapes_root, tmp_path):
     assert osp.isfile(osp.join(work_dir, 'iter_9.pth'))
     assert osp.isdir(osp.join(work_dir, 'pseudo_labels', 'round_2'))
     # MMSeg's test tool evaluates the checkpoint unchanged.
-    tested = run_tool([
-        'tools/test.py', DEMO_CFG,
-        osp.join(work_dir, 'iter_9.pth')
-    ] + tiny_options(cityscapes_root, str(tmp_path / 'test'), (3, 3, 3)))
+    tested = run_tool(
+        ['tools/test.py', DEMO_CFG,
+         osp.join(work_dir, 'iter_9.pth')] +
+        tiny_options(cityscapes_root, str(tmp_path / 'test'), (3, 3, 3)))
     assert tested.returncode == 0, tested.stderr[-3000:]
     assert 'mIoU' in tested.stdout + tested.stderr
 

@@ -14,7 +14,7 @@ from mmseg_sb.utils import history_buffer_method, load_from_local
 class _Exploit:
 
     def __reduce__(self):
-        return (os.system, ('echo pwned',))
+        return (os.system, ('echo pwned', ))
 
 
 def test_loads_mmengine_objects_with_weights_only(tmp_path):

@@ -1,5 +1,6 @@
-# The self-training schedule (METHOD.md sections 1 and 5). Names only (no MMSeg
-# key is redefined here); see ../sb_deeplabv3plus_r101-d8_cityscapes-769x769.py.
+# The self-training schedule (METHOD.md sections 1 and 5). Names only (no
+# MMSeg key is redefined here); see
+# ../sb_deeplabv3plus_r101-d8_cityscapes-769x769.py.
 #
 # Round 0 trains the teacher on labeled images; each student round starts from
 # the previous model, trains on [2 labeled | 2 pseudo] per GPU, and relabels.

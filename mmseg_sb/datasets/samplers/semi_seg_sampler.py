@@ -77,8 +77,8 @@ class SemiSegSampler(Sampler):
         while True:
             if self.dataset.has_pseudo_labels:
                 yield from itertools.islice(labeled, self.num_labeled)
-                yield from itertools.islice(
-                    pseudo, self.batch_size - self.num_labeled)
+                yield from itertools.islice(pseudo,
+                                            self.batch_size - self.num_labeled)
             else:
                 yield from itertools.islice(labeled, self.batch_size)
 

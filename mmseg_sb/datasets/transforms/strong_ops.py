@@ -127,8 +127,7 @@ def equalize(img: np.ndarray, value: Optional[float],
     return cv2.merge([cv2.equalizeHist(c) for c in cv2.split(img)])
 
 
-def hsv(img: np.ndarray, value: float,
-        rng: np.random.Generator) -> np.ndarray:
+def hsv(img: np.ndarray, value: float, rng: np.random.Generator) -> np.ndarray:
     """Add ``int(value)`` to hue and saturation (OpenCV's 8-bit HSV).
 
     Expects a 3-channel BGR image, as MMSeg loads it. The value is truncated
@@ -186,8 +185,9 @@ def dropout(img: np.ndarray, value: Optional[float],
 def coarse_dropout(img: np.ndarray, value: Optional[float],
                    rng: np.random.Generator) -> np.ndarray:
     """Drop (set to 0) square cells of 2 to 5 px with p=0.2 per channel."""
-    cell = int(rng.integers(COARSE_DROPOUT_CELL_RANGE[0],
-                            COARSE_DROPOUT_CELL_RANGE[1] + 1))
+    cell = int(
+        rng.integers(COARSE_DROPOUT_CELL_RANGE[0],
+                     COARSE_DROPOUT_CELL_RANGE[1] + 1))
     h, w, c = img.shape
     grid = (-(-h // cell), -(-w // cell), c)
     keep = _uniform_u8(rng, grid) >= round(COARSE_DROPOUT_P * 256)
@@ -224,8 +224,8 @@ def solarize(img: np.ndarray, value: Optional[float],
 def jpeg_compression(img: np.ndarray, value: Optional[float],
                      rng: np.random.Generator) -> np.ndarray:
     """Re-encode as JPEG with quality ~ U{85, ..., 95}."""
-    quality = int(rng.integers(JPEG_QUALITY_RANGE[0],
-                               JPEG_QUALITY_RANGE[1] + 1))
+    quality = int(
+        rng.integers(JPEG_QUALITY_RANGE[0], JPEG_QUALITY_RANGE[1] + 1))
     ok, buf = cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise RuntimeError('cv2.imencode failed to encode the image as JPEG')

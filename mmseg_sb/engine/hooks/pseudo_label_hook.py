@@ -9,7 +9,7 @@ from typing import List, Optional, Sequence
 
 import torch
 import torch.nn as nn
-from mmengine.dist import barrier, get_dist_info, is_main_process
+from mmengine.dist import barrier, is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import CheckpointLoader, IterBasedTrainLoop
@@ -93,8 +93,8 @@ class PseudoLabelHook(Hook):
                  num_workers: int = 2,
                  num_previews: int = 4) -> None:
         round_iters = list(round_iters)
-        if len(round_iters) < 2 or any(
-                not isinstance(n, int) or n < 0 for n in round_iters):
+        if len(round_iters) < 2 or any(not isinstance(n, int) or n < 0
+                                       for n in round_iters):
             raise ValueError(
                 f'PseudoLabelHook round_iters={round_iters} must list the '
                 'iterations of round 0 (the teacher) and of at least one '
@@ -115,7 +115,9 @@ class PseudoLabelHook(Hook):
             raise ValueError(f'PseudoLabelHook student_init={student_init!r}'
                              f' must be one of {STUDENT_INITS}.')
         self.round_iters = round_iters
-        self.round_starts = [sum(round_iters[:r]) for r in range(len(round_iters))]
+        self.round_starts = [
+            sum(round_iters[:r]) for r in range(len(round_iters))
+        ]
         self.teacher_checkpoint = teacher_checkpoint
         self.student_init = student_init
         self.reset_optimizer = reset_optimizer
@@ -153,14 +155,19 @@ class PseudoLabelHook(Hook):
         if r >= 1:
             self._enter_round(runner, r)
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
                          outputs=None) -> None:
         """At the end of a round, label and start the next one."""
         done = runner.iter + 1
         if done < runner.max_iters and done in self.round_starts[1:]:
             self._enter_round(runner, self._round_of(done))
 
-    def before_train_iter(self, runner, batch_idx: int,
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
                           data_batch=None) -> None:
         """Initialise the student at the first iteration of a round."""
         if self._student_pending:
@@ -257,8 +264,10 @@ class PseudoLabelHook(Hook):
         """Start a student round: initial weights (option), fresh
         optimizer state (option)."""
         if self.student_init == 'initial':
-            state = torch.load(self._initial_weights_path, map_location='cpu',
-                               weights_only=True)
+            state = torch.load(
+                self._initial_weights_path,
+                map_location='cpu',
+                weights_only=True)
             self._model(runner).load_state_dict(state)
         if self.reset_optimizer:
             runner.optim_wrapper.optimizer.state.clear()
@@ -284,16 +293,19 @@ class PseudoLabelHook(Hook):
             f'pseudo/share_{name}': share
             for name, share in zip(classes, stats['class_share'])
         })
-        lines = [f'PseudoLabelHook: round {r} labels: '
-                 f'{stats["num_images"]} images, '
-                 f'{stats["images_per_s"]:.2f} images/s, mean confidence '
-                 f'{stats["mean_confidence"]:.4f}']
+        lines = [
+            f'PseudoLabelHook: round {r} labels: '
+            f'{stats["num_images"]} images, '
+            f'{stats["images_per_s"]:.2f} images/s, mean confidence '
+            f'{stats["mean_confidence"]:.4f}'
+        ]
         if 'mIoU' in stats:
             scalars['pseudo/mIoU'] = stats['mIoU']
             lines.append(f'pseudo-label mIoU vs ground truth: '
                          f'{100 * stats["mIoU"]:.2f}')
-        shares = ', '.join(f'{name} {100 * share:.1f}%' for name, share in
-                           zip(classes, stats['class_share']))
+        shares = ', '.join(
+            f'{name} {100 * share:.1f}%'
+            for name, share in zip(classes, stats['class_share']))
         lines.append(f'class pixel share: {shares}')
         runner.logger.info('\n'.join(lines))
         runner.visualizer.add_scalars(scalars, step=runner.iter + 1)
@@ -329,9 +341,10 @@ class PseudoLabelHook(Hook):
             dataset.labeled_dataset.get_data_info(i)['img_path']
             for i in range(dataset.num_labeled)
         }
-        overlap = sorted(labeled.intersection(
-            dataset.unlabeled_dataset.get_data_info(i)['img_path']
-            for i in range(dataset.num_unlabeled)))
+        overlap = sorted(
+            labeled.intersection(
+                dataset.unlabeled_dataset.get_data_info(i)['img_path']
+                for i in range(dataset.num_unlabeled)))
         if overlap:
             raise ValueError(
                 f'{len(overlap)} images are both labeled and unlabeled, e.g. '
@@ -379,9 +392,8 @@ class PseudoLabelHook(Hook):
                 for t in pipeline:
                     if t['type'] == 'TestTimeAug':
                         t['transforms'] = [
-                            step for step in t['transforms']
-                            if all(s['type'] != 'LoadAnnotations'
-                                   for s in step)
+                            step for step in t['transforms'] if all(
+                                s['type'] != 'LoadAnnotations' for s in step)
                         ]
         decode_head = self._model(runner).decode_head
         return PseudoLabeler(
@@ -398,8 +410,8 @@ class PseudoLabelHook(Hook):
 
     def _save_initial_weights(self, runner) -> None:
         if is_main_process():
-            torch.save(self._model(runner).state_dict(),
-                       self._initial_weights_path)
+            torch.save(
+                self._model(runner).state_dict(), self._initial_weights_path)
         barrier()
 
     def _load_teacher(self, runner) -> None:

@@ -7,7 +7,6 @@ from mmengine.optim.scheduler.param_scheduler import _ParamScheduler
 
 from mmseg.registry import PARAM_SCHEDULERS
 
-
 #: Attributes that define the schedule (taken from the config on resume).
 _SCHEDULE_KEYS = ('round_iters', 'round_starts', 'round_mults', 'eta_min',
                   'power', 'begin', 'end')
@@ -21,7 +20,8 @@ class RoundPolyParamScheduler(_ParamScheduler):
     ``s_r``), at iteration ``i``::
 
         base_r = base * round_mults[r]
-        value = eta_min + (base_r - eta_min) * (1 - (i - s_r) / round_iters[r]) ** power
+        t = (i - s_r) / round_iters[r]
+        value = eta_min + (base_r - eta_min) * (1 - t) ** power
 
     which is MMEngine's ``PolyParamScheduler`` over each round. The value is
     computed in closed form from the iteration, so resuming gives the same
@@ -48,8 +48,8 @@ class RoundPolyParamScheduler(_ParamScheduler):
                  round_mults: Optional[Sequence[float]] = None,
                  **kwargs) -> None:
         if not round_iters or any(
-                int(n) != n or n < 0 for n in round_iters) or sum(
-                    round_iters) == 0:
+                int(n) != n or n < 0
+                for n in round_iters) or sum(round_iters) == 0:
             raise ValueError(f'round_iters={list(round_iters)} must be '
                              'non-negative integers with a positive sum.')
         self.round_iters = [int(n) for n in round_iters]

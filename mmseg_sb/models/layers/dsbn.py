@@ -105,9 +105,8 @@ class DSBN(nn.Module):
         """Make ``aux`` a copy of ``main`` (parameters and statistics)."""
         getattr(self, AUX).load_state_dict(getattr(self, MAIN).state_dict())
 
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
-                              strict, missing_keys, unexpected_keys,
-                              error_msgs):
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
+                              missing_keys, unexpected_keys, error_msgs):
         # A plain BatchNorm state dict (``prefix.weight``...) fills both
         # branches; a DSBN state dict loads as usual.
         for key in _BN_STATE_KEYS:

@@ -148,10 +148,8 @@ class SemiSupervisedEncoderDecoder(EncoderDecoder):
                   data_samples: SampleList) -> dict:
         """MMSeg's decode- and auxiliary-head losses on labeled samples."""
         losses = add_prefix(
-            self.decode_head.loss_by_feat(seg_logits, data_samples),
-            'decode')
-        for (prefix, head), logits in zip(self._auxiliary_heads(),
-                                          aux_logits):
+            self.decode_head.loss_by_feat(seg_logits, data_samples), 'decode')
+        for (prefix, head), logits in zip(self._auxiliary_heads(), aux_logits):
             losses.update(
                 add_prefix(head.loss_by_feat(logits, data_samples), prefix))
         return losses

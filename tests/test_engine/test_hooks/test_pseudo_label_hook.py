@@ -156,8 +156,8 @@ def test_student_init_initial_restores_start_weights(semi_runner_cfg):
     (dict(round_iters=[5]), 'at least one student round'),
     (dict(round_iters=[5, 0]), 'every student round'),
     (dict(round_iters=[0, 5]), 'teacher_checkpoint is needed'),
-    (dict(round_iters=[5, 5], teacher_checkpoint='t.pth'),
-     r'round_iters\[0\]=0'),
+    (dict(round_iters=[5, 5],
+          teacher_checkpoint='t.pth'), r'round_iters\[0\]=0'),
     (dict(round_iters=[5, 5], student_init='imagenet'), 'student_init'),
 ])
 def test_bad_hook_arguments(kwargs, match):
@@ -203,6 +203,7 @@ def test_teacher_checkpoint(semi_runner_cfg, tmp_path, tiny_model_cfg):
     # A supervised MMSeg checkpoint of the same model (plain BN) is a valid
     # teacher; round 0 is skipped.
     import torch
+
     from mmseg.registry import MODELS
     sup = semi_runner_cfg().model
     sup.type = 'EncoderDecoder'
@@ -218,8 +219,9 @@ def test_teacher_checkpoint(semi_runner_cfg, tmp_path, tiny_model_cfg):
     assert osp.exists(
         osp.join(cfg.work_dir, 'pseudo_labels', 'round_1', COMPLETE_MARKER))
     # A checkpoint of another model is refused before training.
-    torch.save({'state_dict': {'backbone.stem.0.weight': torch.zeros(1)}},
-               path)
+    torch.save({'state_dict': {
+        'backbone.stem.0.weight': torch.zeros(1)
+    }}, path)
     cfg = semi_runner_cfg(round_iters=(0, 2), work_dir=str(tmp_path / 'w2'))
     cfg.custom_hooks[0].teacher_checkpoint = path
     with pytest.raises(ValueError, match='does not match the model'):

@@ -72,14 +72,13 @@ def test_plain_bn_state_dict_fills_both_branches():
     with torch.no_grad():
         plain[1].bias.uniform_()
         plain[1].running_mean.uniform_()
-    model = convert_to_dsbn(nn.Sequential(nn.Conv2d(3, 4, 1),
-                                          nn.BatchNorm2d(4)))
+    model = convert_to_dsbn(
+        nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4)))
     result = model.load_state_dict(plain.state_dict(), strict=True)
     assert not result.missing_keys and not result.unexpected_keys
     for branch in (model[1].main, model[1].aux):
         torch.testing.assert_close(branch.bias, plain[1].bias)
-        torch.testing.assert_close(branch.running_mean,
-                                   plain[1].running_mean)
+        torch.testing.assert_close(branch.running_mean, plain[1].running_mean)
 
 
 def test_norm_cfg_builds_with_bn_abbreviation_and_inner_type():

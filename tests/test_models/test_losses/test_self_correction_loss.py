@@ -8,8 +8,14 @@ from mmseg.registry import MODELS
 from mmseg_sb.models import SelfCorrectionLoss
 
 
-def reference_loss(pred, target, alpha=1.0, beta=1.0, thresh=0.8,
-                   clamp=1e-4, ignore_index=255, avg_non_ignore=False):
+def reference_loss(pred,
+                   target,
+                   alpha=1.0,
+                   beta=1.0,
+                   thresh=0.8,
+                   clamp=1e-4,
+                   ignore_index=255,
+                   avg_non_ignore=False):
     """Pixel by pixel in float64, with the RCE term as the full sum over
     classes of -p_c * log(clamp(onehot_c))."""
     pred = pred.double()
@@ -78,8 +84,8 @@ def test_confident_pixels_get_only_the_reverse_term():
     loss = SelfCorrectionLoss()(pred, target)
     p = torch.softmax(pred.detach()[0, :, 0, 0], 0)
     assert p.max() > 0.8
-    assert loss.item() == pytest.approx(-math.log(1e-4) * (1 - p[1].item()),
-                                        rel=1e-6)
+    assert loss.item() == pytest.approx(
+        -math.log(1e-4) * (1 - p[1].item()), rel=1e-6)
     # alpha has no effect on a confident pixel.
     assert SelfCorrectionLoss(alpha=7.0)(pred, target).item() == \
         pytest.approx(loss.item())
@@ -122,9 +128,10 @@ def test_registered_with_mmseg_loss_contract():
         2 * reference_loss(pred, target), rel=1e-5)
 
 
-@pytest.mark.parametrize('kwargs', [dict(conf_thresh=0.0),
-                                    dict(conf_thresh=1.5),
-                                    dict(clamp=0.0)])
+@pytest.mark.parametrize(
+    'kwargs', [dict(conf_thresh=0.0),
+               dict(conf_thresh=1.5),
+               dict(clamp=0.0)])
 def test_bad_arguments(kwargs):
     with pytest.raises(ValueError, match=list(kwargs)[0]):
         SelfCorrectionLoss(**kwargs)

@@ -88,8 +88,7 @@ def test_losses_match_mmseg_on_each_part(tiny_model_cfg, make_cfg):
     # Unsupervised part: the aux branch (a copy of main at this point) on the
     # pseudo samples alone, then the self-correction loss.
     aux_model = plain_twin(semi, cfg, 'aux')
-    logits = aux_model.decode_head.forward(
-        aux_model.extract_feat(inputs[2:]))
+    logits = aux_model.decode_head.forward(aux_model.extract_feat(inputs[2:]))
     logits = F.interpolate(logits, size=(32, 32), mode='bilinear')
     labels = torch.cat([s.gt_sem_seg.data for s in samples[2:]])
     unsup_ref = SelfCorrectionLoss()(logits, labels)
