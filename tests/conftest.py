@@ -180,6 +180,7 @@ def semi_runner_cfg(cityscapes_root, tmp_path):
             'train_cfg.max_iters': sum(round_iters),
             'train_cfg.val_interval': students,
             'default_hooks.checkpoint.interval': students,
+            'default_hooks.checkpoint.max_keep_ckpts': -1,
             'default_hooks.logger.interval': 1,
             'log_level': 'WARNING',
         })

@@ -62,8 +62,8 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 
 # Rounds: teacher, then two student rounds (labeling before each).
-round_iters = [300, 300, 300]
-optim_wrapper = dict(optimizer=dict(lr=0.02))
+round_iters = [400, 300, 300]
+optim_wrapper = dict(optimizer=dict(lr=0.05))
 param_scheduler = [
     dict(
         type='RoundPolyLR',

@@ -1,6 +1,7 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
 import os
 import os.path as osp
+import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Dict, List, Optional, Sequence
@@ -12,6 +13,7 @@ import torch.nn as nn
 from mmcv.transforms import Compose
 from mmengine.dataset import BaseDataset, pseudo_collate
 from mmengine.dist import all_reduce, get_dist_info
+from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 from torch.utils.data import DataLoader, Dataset
 
@@ -43,6 +45,22 @@ def write_png_atomic(path: str, label: np.ndarray) -> None:
     with open(tmp, 'wb') as f:
         f.write(buf.tobytes())
     os.replace(tmp, path)
+
+
+class _CoarseProgress:
+    """Progress for non-terminal output: one log line per 10%."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.start = total, 0, time.perf_counter()
+
+    def update(self) -> None:
+        self.done += 1
+        if self.done * 10 // self.total != (self.done - 1) * 10 // self.total:
+            rate = self.done / (time.perf_counter() - self.start)
+            print_log(
+                f'labeling: {self.done}/{self.total} images, '
+                f'{rate:.1f} images/s',
+                logger='current')
 
 
 class PseudoLabeler:
@@ -152,7 +170,7 @@ class PseudoLabeler:
         counts = torch.zeros(self.num_classes, dtype=torch.float64)
         conf_sum = torch.zeros(1, dtype=torch.float64)
         areas = torch.zeros(4, self.num_classes, dtype=torch.float64)
-        bar = ProgressBar(len(infos)) if self.progress and rank == 0 else None
+        bar = self._progress_bar(len(infos)) if rank == 0 else None
         start = time.perf_counter()
         with ThreadPoolExecutor(self.num_writers) as pool:
             pending: List[Future] = []
@@ -180,6 +198,15 @@ class PseudoLabeler:
                 future.result()
         elapsed = time.perf_counter() - start
         return self._gather(len(infos), elapsed, counts, conf_sum, areas)
+
+    def _progress_bar(self, total: int) -> Optional[ProgressBar]:
+        """MMEngine's progress bar on a terminal, else a log line per
+        10%."""
+        if not self.progress:
+            return None
+        if sys.stdout.isatty():
+            return ProgressBar(total)
+        return _CoarseProgress(total)
 
     @staticmethod
     def _confidence_sum(sample: SegDataSample) -> float:

@@ -20,10 +20,11 @@ class RoundPolyParamScheduler(_ParamScheduler):
     ``s_r``), at iteration ``i``::
 
         base_r = base * round_mults[r]
-        t = (i - s_r) / round_iters[r]
+        t = (i - s_r) / (round_iters[r] - 1)
         value = eta_min + (base_r - eta_min) * (1 - t) ** power
 
-    which is MMEngine's ``PolyParamScheduler`` over each round. The value is
+    which is MMEngine's ``PolyParamScheduler`` (``begin=s_r``,
+    ``end=s_r + round_iters[r]``) over each round. The value is
     computed in closed form from the iteration, so resuming gives the same
     schedule. Iteration-based only.
 
@@ -86,7 +87,10 @@ class RoundPolyParamScheduler(_ParamScheduler):
         r = bisect.bisect_right(self.round_starts, step) - 1
         while self.round_iters[r] == 0:
             r += 1
-        progress = (step - self.round_starts[r]) / self.round_iters[r]
+        # As MMEngine's PolyParamScheduler: the last iteration of a round
+        # reaches eta_min.
+        span = max(self.round_iters[r] - 1, 1)
+        progress = (step - self.round_starts[r]) / span
         factor = max(1.0 - progress, 0.0)**self.power
         mult = self.round_mults[r]
         return [

@@ -1,0 +1,49 @@
+# Copyright (c) mmseg_sb contributors. All rights reserved.
+"""The benchmark models: the project's DeepLabV3+ Cityscapes config, as our
+self-training segmentor and as MMSeg's plain EncoderDecoder."""
+import copy
+import os.path as osp
+
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+import mmseg_sb  # noqa: F401
+from mmseg.registry import MODELS
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIG = osp.join(
+    REPO, 'configs/_base_/sb_deeplabv3plus_r101-d8_cityscapes-769x769.py')
+#: Channel changes for a ResNet-18 backbone.
+R18 = {
+    'backbone.depth': 18,
+    'decode_head.in_channels': 512,
+    'decode_head.c1_in_channels': 64,
+    'auxiliary_head.in_channels': 256,
+}
+
+
+def model_cfgs(depth: int, crop: tuple):
+    """(ours, MMSeg's) model configs, identical but for the segmentor type,
+    DSBN and the unsupervised loss. ``norm_cfg`` is plain BN (one process)."""
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(CONFIG)
+    ours = cfg.model
+    ours.pretrained = None
+    ours.data_preprocessor.size = crop
+    for part in ('backbone', 'decode_head', 'auxiliary_head'):
+        ours[part].norm_cfg = dict(type='BN', requires_grad=True)
+    if depth == 18:
+        for key, value in R18.items():
+            part, name = key.split('.')
+            ours[part][name] = value
+    else:
+        ours.backbone.depth = depth
+    mmseg = copy.deepcopy(ours)
+    mmseg.type = 'EncoderDecoder'
+    mmseg.pop('semi_train_cfg')
+    mmseg.pop('unsup_loss')
+    return ours, mmseg
+
+
+def build(cfg, device):
+    return MODELS.build(cfg).to(device)

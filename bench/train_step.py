@@ -1,0 +1,150 @@
+# Copyright (c) mmseg_sb contributors. All rights reserved.
+"""One self-training iteration (2 labeled + 2 pseudo-labeled images, DSBN,
+self-correction loss) vs MMSeg's supervised iteration on 4 labeled images:
+same model, crop and optimizer, measured side by side.
+
+Time: median of interleaved iterations (``model.train_step`` with an SGD
+OptimWrapper, as the Runner runs it). Memory: peak CUDA memory allocated by
+one iteration on a GPU; on a CPU, the growth of the peak resident set of a
+fresh process over its iterations (each variant in its own process).
+
+Usage: python bench/train_step.py [--depth 18] [--crop 256] [--iters 20]
+                                  [--device cpu] [--out FILE]
+"""
+import argparse
+import multiprocessing as mp
+import resource
+import time
+
+import numpy as np
+import torch
+from mmengine.optim import OptimWrapper
+from mmengine.structures import PixelData
+
+from mmseg.structures import SegDataSample
+
+from _models import build, model_cfgs  # isort: skip
+
+
+def make_batch(num_sup, num_pseudo, crop, seed=0):
+    """A packed batch as the dataloader gives it (uint8 CHW images)."""
+    g = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    h, w = crop
+    for i in range(num_sup + num_pseudo):
+        inputs.append(
+            torch.randint(0, 256, (3, h, w), generator=g, dtype=torch.uint8))
+        label = torch.randint(0, 19, (1, h, w), generator=g)
+        s = SegDataSample(
+            metainfo=dict(
+                img_shape=crop,
+                ori_shape=crop,
+                pad_shape=crop,
+                is_pseudo=i >= num_sup))
+        s.gt_sem_seg = PixelData(data=label)
+        samples.append(s)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def setup(variant, depth, crop, device):
+    ours_cfg, mmseg_cfg = model_cfgs(depth, crop)
+    torch.manual_seed(0)
+    model = build(ours_cfg if variant == 'ours' else mmseg_cfg, device)
+    model.train()
+    wrapper = OptimWrapper(
+        torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9))
+    batch = make_batch(2, 2, crop) if variant == 'ours' else make_batch(
+        4, 0, crop)
+    return model, wrapper, batch
+
+
+def step(model, wrapper, batch, device):
+    if device.startswith('cuda'):
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    model.train_step(batch, wrapper)
+    if device.startswith('cuda'):
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def cpu_peak_growth(variant, depth, crop, iters, queue):
+    """Peak RSS growth (MB) of a fresh process over ``iters`` iterations."""
+    torch.set_num_threads(torch.get_num_threads())
+    model, wrapper, batch = setup(variant, depth, crop, 'cpu')
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for _ in range(iters):
+        step(model, wrapper, batch, 'cpu')
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    queue.put((after - before) / 1024)
+
+
+def peak_memory_mb(variant, depth, crop, iters, device):
+    if device.startswith('cuda'):
+        model, wrapper, batch = setup(variant, depth, crop, device)
+        step(model, wrapper, batch, device)  # optimizer state exists now
+        torch.cuda.synchronize()
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        step(model, wrapper, batch, device)
+        peak = torch.cuda.max_memory_allocated() - base
+        del model, wrapper, batch
+        torch.cuda.empty_cache()
+        return peak / 2**20
+    ctx = mp.get_context('spawn')
+    queue = ctx.Queue()
+    proc = ctx.Process(
+        target=cpu_peak_growth, args=(variant, depth, crop, iters, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--depth', type=int, default=18)
+    parser.add_argument('--crop', type=int, default=256)
+    parser.add_argument('--iters', type=int, default=20)
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--out')
+    args = parser.parse_args(argv)
+    crop = (args.crop, args.crop)
+    runs = {
+        v: setup(v, args.depth, crop, args.device)
+        for v in ('ours', 'mmseg')
+    }
+    times = {v: [] for v in runs}
+    for i in range(args.iters + 3):  # 3 warm-up iterations
+        for v, (model, wrapper, batch) in runs.items():
+            t = step(model, wrapper, batch, args.device)
+            if i >= 3:
+                times[v].append(t)
+    del runs
+    ms = {v: 1000 * float(np.median(t)) for v, t in times.items()}
+    mem = {
+        v: peak_memory_mb(v, args.depth, crop, 3, args.device)
+        for v in ('ours', 'mmseg')
+    }
+    lines = [
+        f'DeepLabV3+ R{args.depth}, {args.crop}x{args.crop} crops, batch 4, '
+        f'{args.device}', '| iteration | ms (median) | peak memory MB |',
+        '| --- | --- | --- |',
+        f'| ours: 2 labeled + 2 pseudo, DSBN, SCL | {ms["ours"]:.1f} | '
+        f'{mem["ours"]:.0f} |',
+        f'| MMSeg supervised: 4 labeled | {ms["mmseg"]:.1f} | '
+        f'{mem["mmseg"]:.0f} |',
+        f'time ratio ours / MMSeg: {ms["ours"] / ms["mmseg"]:.3f} '
+        '(target <= 1.10)',
+        f'peak memory ratio ours / MMSeg: {mem["ours"] / mem["mmseg"]:.3f} '
+        '(target <= 1.10)'
+    ]
+    text = '\n'.join(lines)
+    print(text)
+    if args.out:
+        with open(args.out, 'a') as f:
+            f.write(text + '\n')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,62 @@
+# Copyright (c) mmseg_sb contributors. All rights reserved.
+import pytest
+import torch
+from mmengine.optim.scheduler import PolyLR
+
+from mmseg_sb.engine import RoundPolyLR
+
+
+def lrs(scheduler, optimizer, steps):
+    out = []
+    for _ in range(steps):
+        out.append(optimizer.param_groups[0]['lr'])
+        optimizer.step()
+        scheduler.step()
+    return out
+
+
+def sgd(lr=0.1):
+    return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+
+
+def test_each_round_is_mmengine_poly():
+    rounds = [6, 4, 4]
+    opt = sgd()
+    got = lrs(
+        RoundPolyLR(opt, round_iters=rounds, power=0.9, eta_min=1e-3), opt, 14)
+    start = 0
+    for n in rounds:
+        ref_opt = sgd()
+        ref = lrs(
+            PolyLR(
+                ref_opt,
+                power=0.9,
+                eta_min=1e-3,
+                begin=0,
+                end=n,
+                by_epoch=False), ref_opt, n)
+        assert got[start:start + n] == pytest.approx(ref)
+        start += n
+
+
+def test_round_mults_and_resume_keeps_config():
+    opt = sgd()
+    sched = RoundPolyLR(opt, round_iters=[3, 3], round_mults=[1.0, 0.2])
+    got = lrs(sched, opt, 6)
+    assert got[3] == pytest.approx(0.02)
+    state = sched.state_dict()
+    opt2 = sgd()
+    longer = RoundPolyLR(opt2, round_iters=[3, 3, 3])
+    longer.load_state_dict(state)
+    assert longer.round_iters == [3, 3, 3] and longer.end == 9
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(round_iters=[]),
+    dict(round_iters=[3, -1]),
+    dict(round_iters=[3, 3], round_mults=[1.0]),
+    dict(round_iters=[3], by_epoch=True),
+])
+def test_bad_arguments(kwargs):
+    with pytest.raises(ValueError):
+        RoundPolyLR(sgd(), **kwargs)
