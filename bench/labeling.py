@@ -23,7 +23,7 @@ from mmseg_sb.datasets import make_synthetic_cityscapes
 from mmseg_sb.engine import PseudoLabeler
 from mmseg_sb.engine.pseudo_labeler import _ShardDataset
 
-from _models import build, model_cfgs  # isort: skip
+from _common import build, model_cfgs, report  # isort: skip
 
 PIPELINE = [
     dict(type='LoadImageFromFile'),
@@ -94,11 +94,7 @@ def main(argv=None):
         f'ratio labeling / bare inference: {max(ours) / max(bare):.3f} '
         '(target >= 0.85)'
     ]
-    text = '\n'.join(lines)
-    print(text)
-    if args.out:
-        with open(args.out, 'a') as f:
-            f.write(text + '\n')
+    report(lines, args.out)
 
 
 if __name__ == '__main__':

@@ -12,14 +12,16 @@ import numpy as np
 
 from mmseg.datasets.transforms import PhotoMetricDistortion
 from mmseg_sb.datasets import StrongAugment
-from mmseg_sb.datasets.synthetic_cityscapes import _draw_scene
+from mmseg_sb.datasets.synthetic_cityscapes import draw_scene
+
+from _common import report  # isort: skip
 
 SIZES = ((769, 769), (1024, 2048))
 
 
 def street_image(size, seed=0):
     """A generated street-like scene (textured, noisy), upscaled."""
-    img, _ = _draw_scene(np.random.default_rng(seed), (256, 512))
+    img, _ = draw_scene(np.random.default_rng(seed), (256, 512))
     return cv2.resize(img, size[::-1], interpolation=cv2.INTER_LINEAR)
 
 
@@ -59,11 +61,7 @@ def main(argv=None):
                      f'{ours / ref:.2f} |')
     lines.append(f'ratio StrongAugment / PhotoMetricDistortion (max over '
                  f'sizes): {max(ratios):.2f} (target <= 1.5)')
-    text = '\n'.join(lines)
-    print(text)
-    if args.out:
-        with open(args.out, 'a') as f:
-            f.write(text + '\n')
+    report(lines, args.out)
 
 
 if __name__ == '__main__':

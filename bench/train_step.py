@@ -23,7 +23,7 @@ from mmengine.structures import PixelData
 
 from mmseg.structures import SegDataSample
 
-from _models import build, model_cfgs  # isort: skip
+from _common import build, model_cfgs, report  # isort: skip
 
 
 def make_batch(num_sup, num_pseudo, crop, seed=0):
@@ -139,11 +139,7 @@ def main(argv=None):
         f'peak memory ratio ours / MMSeg: {mem["ours"] / mem["mmseg"]:.3f} '
         '(target <= 1.10)'
     ]
-    text = '\n'.join(lines)
-    print(text)
-    if args.out:
-        with open(args.out, 'a') as f:
-            f.write(text + '\n')
+    report(lines, args.out)
 
 
 if __name__ == '__main__':

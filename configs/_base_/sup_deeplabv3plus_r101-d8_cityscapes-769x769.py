@@ -1,7 +1,8 @@
 # Supervised baseline for the self-training configs: MMSeg's own DeepLabV3+
 # R101 769x769 config trained on the labeled split only, identical in all else
-# to the teacher round (weak pipeline, 4 images per GPU, teacher_iters
-# iterations, lr 0.01 with poly decay, whole-image evaluation, seed 1024).
+# to the self-training run (weak pipeline, 4 images per GPU, the same total
+# iterations sum(round_iters), lr 0.01 with one poly decay, whole-image
+# evaluation, seed 1024), so that both get the same compute.
 _base_ = [
     'mmseg::deeplabv3plus/deeplabv3plus_r101-d8_4xb2-80k_cityscapes-769x769.py',  # noqa: E501
     './datasets/semi_cityscapes_769x769.py',
@@ -17,12 +18,12 @@ param_scheduler = [
         eta_min=1e-4,
         power=0.9,
         begin=0,
-        end=_base_.teacher_iters,
+        end=sum(_base_.round_iters),
         by_epoch=False)
 ]
 train_cfg = dict(
     type='IterBasedTrainLoop',
-    max_iters=_base_.teacher_iters,
+    max_iters=sum(_base_.round_iters),
     val_interval=_base_.student_iters)
 default_hooks = dict(checkpoint=_base_.self_training_checkpoint)
 randomness = dict(seed=1024)

@@ -68,12 +68,15 @@ param_scheduler = [
     dict(
         type='RoundPolyLR',
         round_iters=round_iters,
+        round_mults=[1.0, 0.2],  # students at lr / 5, as the release
         power=0.9,
         eta_min=1e-4,
         by_epoch=False)
 ]
-train_cfg = dict(max_iters=sum(round_iters), val_interval=300)
-default_hooks = dict(logger=dict(interval=50), checkpoint=dict(interval=300))
+# Validation and checkpoints every 100 iterations, so at every round end.
+train_cfg = dict(max_iters=sum(round_iters), val_interval=100)
+default_hooks = dict(
+    logger=dict(interval=50), checkpoint=dict(interval=100, max_keep_ckpts=2))
 custom_hooks = [
     dict(
         type='PseudoLabelHook',

@@ -7,11 +7,13 @@ Used by the tests, the demo and the benchmarks, so that MMSeg's real
     leftImg8bit/{split}/{city}/{city}_{seq:06d}_000019_leftImg8bit.png
     gtFine/{split}/{city}/{city}_{seq:06d}_000019_gtFine_labelTrainIds.png
 
-Each image has sky, building and road bands and a few objects of 8 other
-classes (11 of Cityscapes' 19 train ids appear). A class is recognisable by
-its colour (MMSeg's Cityscapes palette) and a class-specific stripe texture;
-every image has its own illumination (a gain per channel) and sensor noise,
-so a model that saw a few images has seen only a few illuminations.
+Each image has sky, building and road bands (in their Cityscapes palette
+colours) and a few objects of 8 other classes (11 of Cityscapes' 19 train ids
+appear). An object's class is told by its texture (stripes, checker, grid or
+dots at a class-specific angle), not by its colour, which is random per
+instance; every image has its own illumination (a gain per channel) and
+sensor noise. A model that saw a few images has seen few colours and
+illuminations per class: more images cover that variation.
 """
 import os
 import os.path as osp
@@ -37,40 +39,77 @@ CITIES = {
     'train_extra': ('augsburg', ),
 }
 FRAME = 19
+#: Texture of each class: (pattern, angle in degrees). Objects get a random
+#: colour per instance, so an object's class is told by its texture and
+#: shape, not its colour (as for real objects); the bands keep their palette
+#: colour and place.
+TEXTURES = {
+    ROAD: ('flat', 0),
+    SKY: ('flat', 0),
+    BUILDING: ('grid', 0),
+    1: ('stripes', 0),
+    5: ('stripes', 90),
+    7: ('stripes', 45),
+    8: ('stripes', 135),
+    11: ('checker', 0),
+    13: ('checker', 45),
+    14: ('grid', 45),
+    18: ('dots', 0),
+}
+TEXTURE_PERIOD = 10.0
+TEXTURE_AMPLITUDE = 40.0
+OBJECT_COLOUR_RANGE = (30, 226)
 ILLUMINATION_RANGE = (0.6, 1.4)
-TEXTURE_AMPLITUDE = 24.0
 NOISE_STD = 6.0
 
 
-def _draw_scene(rng: np.random.Generator,
-                size: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray]:
+def _pattern(name: str, angle: float, size: Tuple[int, int]) -> np.ndarray:
+    """A texture in [-1, 1] of shape ``size``."""
+    yy, xx = np.mgrid[0:size[0], 0:size[1]].astype(np.float32)
+    theta = np.deg2rad(angle)
+    u = 2 * np.pi * (xx * np.cos(theta) + yy * np.sin(theta)) / TEXTURE_PERIOD
+    v = 2 * np.pi * (yy * np.cos(theta) - xx * np.sin(theta)) / TEXTURE_PERIOD
+    if name == 'stripes':
+        return np.sin(u)
+    if name == 'checker':
+        return np.sign(np.sin(u) * np.sin(v))
+    if name == 'grid':
+        return np.where((np.cos(u) > 0.7) | (np.cos(v) > 0.7), 1.0, -1.0)
+    if name == 'dots':
+        return np.where(np.cos(u) + np.cos(v) > 1.2, 1.0, -1.0)
+    return np.zeros(size, np.float32)
+
+
+def draw_scene(rng: np.random.Generator,
+               size: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray]:
     """One (BGR uint8 image, uint8 train-id label) pair."""
     h, w = size
+    palette = np.array(CityscapesDataset.METAINFO['palette'], np.float32)
     label = np.full((h, w), ROAD, dtype=np.uint8)
     sky_end = int(h * rng.uniform(0.15, 0.35))
     building_end = int(h * rng.uniform(0.45, 0.6))
     label[:sky_end] = SKY
     label[sky_end:building_end] = BUILDING
+    rgb = palette[label]
     for _ in range(rng.integers(4, 9)):
         cls = int(rng.choice(OBJECT_CLASSES))
+        colour = rng.integers(*OBJECT_COLOUR_RANGE, size=3).tolist()
         oh = int(rng.integers(h // 8, h // 3))
         ow = int(rng.integers(w // 12, w // 4))
         y0 = int(rng.integers(0, h - oh))
         x0 = int(rng.integers(0, w - ow))
         if rng.random() < 0.5:
             label[y0:y0 + oh, x0:x0 + ow] = cls
+            rgb[y0:y0 + oh, x0:x0 + ow] = colour
         else:
-            cv2.ellipse(label, (x0 + ow // 2, y0 + oh // 2),
-                        (ow // 2, oh // 2), 0, 0, 360, cls, -1)
-
-    palette = np.array(CityscapesDataset.METAINFO['palette'], np.float32)
-    rgb = palette[label]
-    # Class-specific stripes: class c has period 3 + c % 5 and orientation
-    # c % 3 (horizontal, vertical, diagonal).
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    period = 3.0 + (label % 5)
-    coord = np.choose(label % 3, [yy, xx, (yy + xx) / 2])
-    rgb += TEXTURE_AMPLITUDE * np.sin(2 * np.pi * coord / period)[..., None]
+            centre, axes = (x0 + ow // 2, y0 + oh // 2), (ow // 2, oh // 2)
+            cv2.ellipse(label, centre, axes, 0, 0, 360, cls, -1)
+            cv2.ellipse(rgb, centre, axes, 0, 0, 360, colour, -1)
+    texture = np.zeros((h, w), np.float32)
+    for cls in np.unique(label):
+        mask = label == cls
+        texture[mask] = _pattern(*TEXTURES[int(cls)], size)[mask]
+    rgb += TEXTURE_AMPLITUDE * texture[..., None]
     rgb *= rng.uniform(*ILLUMINATION_RANGE, size=3).astype(np.float32)
     rgb += rng.normal(0, NOISE_STD, size=rgb.shape).astype(np.float32)
     img = np.clip(rgb, 0, 255).astype(np.uint8)[..., ::-1]
@@ -113,7 +152,7 @@ def make_synthetic_cityscapes(data_root: str,
         for i in range(count):
             city = cities[i % len(cities)]
             stem = f'{city}_{i:06d}_{FRAME:06d}'
-            img, label = _draw_scene(rng, img_size)
+            img, label = draw_scene(rng, img_size)
             for folder, suffix, array in (('leftImg8bit', IMG_SUFFIX, img),
                                           ('gtFine', SEG_SUFFIX, label)):
                 out_dir = osp.join(data_root, folder, split, city)

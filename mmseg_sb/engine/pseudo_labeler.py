@@ -244,7 +244,9 @@ class PseudoLabeler:
         if self.gt_dir is not None:
             drawn.gt_sem_seg = PixelData(data=self._read_gt(rel)[None])
         visualizer.add_datasample(
-            f'pseudo_label_preview/{osp.splitext(rel)[0]}',
+            # Flat name: LocalVisBackend writes vis_image/<name>_<step>.png.
+            'pseudo_label_' +
+            osp.basename(rel).replace(self.dataset.seg_map_suffix, ''),
             np.ascontiguousarray(img),
             drawn,
             draw_gt=self.gt_dir is not None,

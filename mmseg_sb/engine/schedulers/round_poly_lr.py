@@ -36,8 +36,9 @@ class RoundPolyParamScheduler(_ParamScheduler):
         eta_min (float): Value at the end of every round. Defaults to 0.
         power (float): Power of the polynomial. Defaults to 1.0.
         round_mults (Sequence[float], optional): Multiplier of the base value
-            in each round, e.g. ``[1.0, 0.2]`` for a student learning rate
-            five times lower than the teacher's. Defaults to None (all 1).
+            in each round; the last one holds for the remaining rounds, e.g.
+            ``[1.0, 0.2]`` for students at a fifth of the teacher's learning
+            rate. Defaults to None (all 1).
     """
 
     def __init__(self,
@@ -54,12 +55,14 @@ class RoundPolyParamScheduler(_ParamScheduler):
             raise ValueError(f'round_iters={list(round_iters)} must be '
                              'non-negative integers with a positive sum.')
         self.round_iters = [int(n) for n in round_iters]
-        if round_mults is None:
-            round_mults = [1.0] * len(self.round_iters)
-        if len(round_mults) != len(self.round_iters):
+        round_mults = [1.0] if round_mults is None else list(round_mults)
+        if not 1 <= len(round_mults) <= len(self.round_iters):
             raise ValueError(
-                f'round_mults={list(round_mults)} needs one value per round '
-                f'of round_iters={self.round_iters}.')
+                f'round_mults={round_mults} needs 1 to {len(self.round_iters)}'
+                f' values for round_iters={self.round_iters}.')
+        # The last multiplier holds for the remaining rounds.
+        round_mults += round_mults[-1:] * (
+            len(self.round_iters) - len(round_mults))
         self.round_mults = [float(m) for m in round_mults]
         self.round_starts: List[int] = [0]
         for n in self.round_iters[:-1]:

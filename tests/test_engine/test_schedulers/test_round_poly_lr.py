@@ -44,6 +44,10 @@ def test_round_mults_and_resume_keeps_config():
     sched = RoundPolyLR(opt, round_iters=[3, 3], round_mults=[1.0, 0.2])
     got = lrs(sched, opt, 6)
     assert got[3] == pytest.approx(0.02)
+    # The last multiplier holds for later rounds.
+    assert RoundPolyLR(
+        sgd(), round_iters=[3, 3, 3],
+        round_mults=[1.0, 0.2]).round_mults == [1.0, 0.2, 0.2]
     state = sched.state_dict()
     opt2 = sgd()
     longer = RoundPolyLR(opt2, round_iters=[3, 3, 3])
@@ -54,7 +58,7 @@ def test_round_mults_and_resume_keeps_config():
 @pytest.mark.parametrize('kwargs', [
     dict(round_iters=[]),
     dict(round_iters=[3, -1]),
-    dict(round_iters=[3, 3], round_mults=[1.0]),
+    dict(round_iters=[3, 3], round_mults=[1.0, 0.2, 0.2]),
     dict(round_iters=[3], by_epoch=True),
 ])
 def test_bad_arguments(kwargs):

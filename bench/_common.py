@@ -1,6 +1,7 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
-"""The benchmark models: the project's DeepLabV3+ Cityscapes config, as our
-self-training segmentor and as MMSeg's plain EncoderDecoder."""
+"""Shared by the benchmarks: the models (the project's DeepLabV3+ Cityscapes
+config, as our self-training segmentor and as MMSeg's plain EncoderDecoder)
+and the report."""
 import copy
 import os.path as osp
 
@@ -47,3 +48,12 @@ def model_cfgs(depth: int, crop: tuple):
 
 def build(cfg, device):
     return MODELS.build(cfg).to(device)
+
+
+def report(lines, out=None):
+    """Print the table (the ratio last) and append it to ``out``."""
+    text = '\n'.join(lines)
+    print(text)
+    if out:
+        with open(out, 'a') as f:
+            f.write(text + '\n')
