@@ -5,15 +5,18 @@ same model, crop and optimizer, measured side by side.
 
 Time: median of interleaved iterations (``model.train_step`` with an SGD
 OptimWrapper, as the Runner runs it). Memory: peak CUDA memory allocated by
-one iteration on a GPU; on a CPU, the growth of the peak resident set of a
-fresh process over its iterations (each variant in its own process).
+one iteration on a GPU; on a CPU, the peak growth of the resident set of a
+fresh process over its iterations, sampled every millisecond (each variant
+in its own process).
 
 Usage: python bench/train_step.py [--depth 18] [--crop 256] [--iters 20]
                                   [--device cpu] [--out FILE]
 """
 import argparse
+import gc
 import multiprocessing as mp
-import resource
+import os
+import threading
 import time
 
 import numpy as np
@@ -68,15 +71,33 @@ def step(model, wrapper, batch, device):
     return time.perf_counter() - start
 
 
+def current_rss() -> int:
+    """Resident set size of this process in bytes (Linux)."""
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+
+
 def cpu_peak_growth(variant, depth, crop, iters, queue):
-    """Peak RSS growth (MB) of a fresh process over ``iters`` iterations."""
-    torch.set_num_threads(torch.get_num_threads())
+    """Peak RSS growth (MB) over ``iters`` iterations of a fresh process,
+    sampled every millisecond (torch releases the GIL in its kernels)."""
     model, wrapper, batch = setup(variant, depth, crop, 'cpu')
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    gc.collect()
+    base = current_rss()
+    peak = [base]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], current_rss())
+            time.sleep(0.001)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
     for _ in range(iters):
         step(model, wrapper, batch, 'cpu')
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    queue.put((after - before) / 1024)
+    done.set()
+    sampler.join()
+    queue.put((peak[0] - base) / 2**20)
 
 
 def peak_memory_mb(variant, depth, crop, iters, device):

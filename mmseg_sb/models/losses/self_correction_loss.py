@@ -54,7 +54,8 @@ def self_correction_loss(pred: Tensor,
     log_prob = F.log_softmax(pred.float(), dim=1)
     log_p_y = log_prob.gather(1, safe_target.unsqueeze(1)).squeeze(1)
     with torch.no_grad():
-        weight = log_prob.exp().amax(dim=1)
+        # max_c p_c = exp(max_c log p_c): no (N, C, H, W) copy of the probs.
+        weight = log_prob.amax(dim=1).exp()
         weight = torch.where(weight > conf_thresh, torch.ones_like(weight),
                              weight)
     mask = valid.float()
