@@ -20,7 +20,8 @@ EXTRAS=""
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 step() { echo "[mmseg_sb install] $*"; }
-has() { "$PYTHON" -c "$1" >/dev/null 2>&1; }
+# Run checks outside the checkout, so that they see what is installed.
+has() { (cd / && "$PYTHON" -c "$1") >/dev/null 2>&1; }
 
 if has "import torch"; then
     step "torch $("$PYTHON" -c 'import torch; print(torch.__version__)') found, kept"
@@ -57,9 +58,10 @@ else
     has "import mmcv.ops" || { step "mmcv.ops still fails to import"; exit 1; }
 fi
 
-if has "import mmengine, mmseg, mmseg_sb; assert mmengine.__version__ == '$MMENGINE_VERSION' and mmseg.__version__ == '$MMSEG_VERSION'" \
+# mmseg_sb must be the editable install of this checkout (not another clone).
+if has "import os, mmengine, mmseg, mmseg_sb; assert mmengine.__version__ == '$MMENGINE_VERSION' and mmseg.__version__ == '$MMSEG_VERSION'; assert os.path.realpath(mmseg_sb.__file__).startswith(os.path.realpath('$ROOT') + os.sep)" \
         && { [[ -z "$EXTRAS" ]] || has "import pytest, flake8, isort, yapf"; }; then
-    step "mmengine $MMENGINE_VERSION, mmsegmentation $MMSEG_VERSION and mmseg_sb found, kept"
+    step "mmengine $MMENGINE_VERSION, mmsegmentation $MMSEG_VERSION and mmseg_sb (this checkout) found, kept"
 else
     step "installing mmengine $MMENGINE_VERSION, mmsegmentation $MMSEG_VERSION and mmseg_sb$EXTRAS (editable)"
     "$PYTHON" -m pip install "mmengine==$MMENGINE_VERSION" "mmsegmentation==$MMSEG_VERSION" \
