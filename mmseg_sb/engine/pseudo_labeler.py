@@ -14,6 +14,7 @@ from mmcv.transforms import Compose
 from mmengine.dataset import BaseDataset, pseudo_collate
 from mmengine.dist import all_reduce, get_dist_info
 from mmengine.logging import print_log
+from mmengine.structures import PixelData
 from mmengine.utils import ProgressBar
 from torch.utils.data import DataLoader, Dataset
 
@@ -167,28 +168,24 @@ class PseudoLabeler:
             batch_size=1,
             num_workers=self.num_workers,
             collate_fn=pseudo_collate)
-        counts = torch.zeros(self.num_classes, dtype=torch.float64)
-        conf_sum = torch.zeros(1, dtype=torch.float64)
-        areas = torch.zeros(4, self.num_classes, dtype=torch.float64)
+        totals = dict(
+            counts=torch.zeros(self.num_classes, dtype=torch.float64),
+            conf_sum=torch.zeros(1, dtype=torch.float64),
+            areas=torch.zeros(4, self.num_classes, dtype=torch.float64))
         bar = self._progress_bar(len(infos)) if rank == 0 else None
         start = time.perf_counter()
         with ThreadPoolExecutor(self.num_writers) as pool:
             pending: List[Future] = []
             for data in loader:
                 for sample in model.test_step(data):
-                    label = sample.pred_sem_seg.data.squeeze(0)
-                    label_np = label.cpu().numpy().astype(np.uint8)
+                    label = sample.pred_sem_seg.data.squeeze(0).cpu()
                     rel = self.relative_label_path(sample.img_path)
                     path = osp.join(out_dir, rel)
                     os.makedirs(osp.dirname(path), exist_ok=True)
                     pending.append(
-                        pool.submit(write_png_atomic, path, label_np))
-                    counts += torch.bincount(
-                        label.flatten().cpu(),
-                        minlength=self.num_classes)[:self.num_classes]
-                    conf_sum += self._confidence_sum(sample)
-                    if self.gt_dir is not None:
-                        areas += self._areas(label.cpu(), rel)
+                        pool.submit(write_png_atomic, path,
+                                    label.numpy().astype(np.uint8)))
+                    self._accumulate(totals, sample, label, rel)
                     if previews > 0 and visualizer is not None:
                         self._preview(visualizer, sample, label, rel, step)
                         previews -= 1
@@ -197,7 +194,17 @@ class PseudoLabeler:
             for future in pending:
                 future.result()
         elapsed = time.perf_counter() - start
-        return self._gather(len(infos), elapsed, counts, conf_sum, areas)
+        return self._gather(len(infos), elapsed, **totals)
+
+    def _accumulate(self, totals: dict, sample: SegDataSample,
+                    label: torch.Tensor, rel: str) -> None:
+        """Add one image to the class counts, confidence sum and (with
+        ground truth) IoU areas."""
+        totals['counts'] += torch.bincount(
+            label.flatten(), minlength=self.num_classes)[:self.num_classes]
+        totals['conf_sum'] += self._confidence_sum(sample)
+        if self.gt_dir is not None:
+            totals['areas'] += self._areas(label, rel)
 
     def _progress_bar(self, total: int) -> Optional[ProgressBar]:
         """MMEngine's progress bar on a terminal, else a log line per
@@ -237,10 +244,9 @@ class PseudoLabeler:
                  rel: str, step: int) -> None:
         """Draw image with pseudo label (and ground truth) with MMSeg's
         SegLocalVisualizer."""
-        from mmengine.structures import PixelData
         img = cv2.imread(sample.img_path, cv2.IMREAD_COLOR)[..., ::-1]
         drawn = SegDataSample()
-        drawn.pred_sem_seg = PixelData(data=label[None].cpu())
+        drawn.pred_sem_seg = PixelData(data=label[None])
         if self.gt_dir is not None:
             drawn.gt_sem_seg = PixelData(data=self._read_gt(rel)[None])
         visualizer.add_datasample(
@@ -255,25 +261,25 @@ class PseudoLabeler:
 
     def _gather(self, num_images: int, elapsed: float, counts: torch.Tensor,
                 conf_sum: torch.Tensor, areas: torch.Tensor) -> dict:
-        """Sum the statistics over ranks."""
+        """Sum the statistics over ranks (the time: the slowest rank's)."""
+        num_classes = self.num_classes
         totals = torch.cat([
-            torch.tensor([num_images, elapsed], dtype=torch.float64), counts,
-            conf_sum,
+            torch.tensor([num_images], dtype=torch.float64), counts, conf_sum,
             areas.flatten()
         ])
-        elapsed_max = torch.tensor([elapsed], dtype=torch.float64)
+        elapsed = torch.tensor([elapsed], dtype=torch.float64)
         all_reduce(totals, op='sum')
-        all_reduce(elapsed_max, op='max')
+        all_reduce(elapsed, op='max')
         num_images = int(totals[0].item())
-        counts = totals[2:2 + self.num_classes]
+        counts = totals[1:1 + num_classes]
         num_pixels = counts.sum().clamp(min=1)
         stats = dict(
             num_images=num_images,
-            images_per_s=num_images / max(elapsed_max.item(), 1e-9),
+            images_per_s=num_images / max(elapsed.item(), 1e-9),
             class_share=(counts / num_pixels).tolist(),
-            mean_confidence=(totals[2 + self.num_classes] / num_pixels).item())
+            mean_confidence=(totals[1 + num_classes] / num_pixels).item())
         if self.gt_dir is not None:
-            areas = totals[3 + self.num_classes:].view(4, self.num_classes)
+            areas = totals[2 + num_classes:].view(4, num_classes)
             iou = areas[0] / areas[1]
             stats['IoU'] = iou.tolist()
             stats['mIoU'] = float(np.nanmean(iou.numpy()))
