@@ -27,6 +27,7 @@ from mmengine.runner import Runner
 
 from mmseg_sb.datasets import make_synthetic_cityscapes
 from mmseg_sb.datasets.splits import draw_split, write_ann_file
+from mmseg_sb.engine import PseudoLabelHook
 from mmseg_sb.engine.hooks.pseudo_label_hook import COMPLETE_MARKER
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -67,21 +68,20 @@ def val_mious(log_dir: str) -> dict:
     return {r['step']: r['mIoU'] for r in rows if 'mIoU' in r}
 
 
-def result_rows(sup_runner: Runner, sb_cfg: Config, sb_runner: Runner) -> list:
+def result_rows(sup_runner: Runner, sb_runner: Runner) -> list:
     """(stage, iterations, pseudo-label mIoU, val mIoU) per row."""
     sup_mious = val_mious(sup_runner.log_dir)
     last = max(sup_mious)
     rows = [('supervised only (labeled images)', last, '-',
              f'{sup_mious[last]:.2f}')]
+    hook = next(h for h in sb_runner.hooks if isinstance(h, PseudoLabelHook))
     mious = val_mious(sb_runner.log_dir)
     end = 0
-    for r, iters in enumerate(sb_cfg.custom_hooks[0].round_iters):
+    for r, iters in enumerate(hook.round_iters):
         end += iters
         pseudo = '-'
         if r > 0:
-            marker = osp.join(sb_cfg.work_dir, 'pseudo_labels', f'round_{r}',
-                              COMPLETE_MARKER)
-            with open(marker) as f:
+            with open(osp.join(hook.round_dir(r), COMPLETE_MARKER)) as f:
                 pseudo = f'{100 * json.load(f)["mIoU"]:.2f}'
         stage = 'self-training round 0 (teacher)' if r == 0 else \
             f'self-training round {r} (student)'
@@ -137,7 +137,7 @@ def main():
           f'({NUM_LABELED} labeled, {NUM_IMAGES["train"] - NUM_LABELED} '
           f'unlabeled images; mIoU on the same {NUM_IMAGES["val"]} val '
           'images)')
-    print_table(result_rows(sup_runner, sb_runner.cfg, sb_runner))
+    print_table(result_rows(sup_runner, sb_runner))
     print(f'Total time: {time.time() - start:.0f} s; logs, checkpoints and '
           f'pseudo labels in {args.work_dir}')
 

@@ -63,9 +63,9 @@ ILLUMINATION_RANGE = (0.6, 1.4)
 NOISE_STD = 6.0
 
 
-def _pattern(name: str, angle: float, size: Tuple[int, int]) -> np.ndarray:
-    """A texture in [-1, 1] of shape ``size``."""
-    yy, xx = np.mgrid[0:size[0], 0:size[1]].astype(np.float32)
+def _pattern(name: str, angle: float, yy: np.ndarray,
+             xx: np.ndarray) -> np.ndarray:
+    """A texture in [-1, 1] over the pixel coordinates ``yy``, ``xx``."""
     theta = np.deg2rad(angle)
     u = 2 * np.pi * (xx * np.cos(theta) + yy * np.sin(theta)) / TEXTURE_PERIOD
     v = 2 * np.pi * (yy * np.cos(theta) - xx * np.sin(theta)) / TEXTURE_PERIOD
@@ -77,7 +77,7 @@ def _pattern(name: str, angle: float, size: Tuple[int, int]) -> np.ndarray:
         return np.where((np.cos(u) > 0.7) | (np.cos(v) > 0.7), 1.0, -1.0)
     if name == 'dots':
         return np.where(np.cos(u) + np.cos(v) > 1.2, 1.0, -1.0)
-    return np.zeros(size, np.float32)
+    return np.zeros(yy.shape, np.float32)
 
 
 def draw_scene(rng: np.random.Generator,
@@ -106,9 +106,10 @@ def draw_scene(rng: np.random.Generator,
             cv2.ellipse(label, centre, axes, 0, 0, 360, cls, -1)
             cv2.ellipse(rgb, centre, axes, 0, 0, 360, colour, -1)
     texture = np.zeros((h, w), np.float32)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     for cls in np.unique(label):
         mask = label == cls
-        texture[mask] = _pattern(*TEXTURES[int(cls)], size)[mask]
+        texture[mask] = _pattern(*TEXTURES[int(cls)], yy, xx)[mask]
     rgb += TEXTURE_AMPLITUDE * texture[..., None]
     rgb *= rng.uniform(*ILLUMINATION_RANGE, size=3).astype(np.float32)
     rgb += rng.normal(0, NOISE_STD, size=rgb.shape).astype(np.float32)
