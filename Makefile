@@ -1,6 +1,6 @@
 # The two commands of README's quick start. Each installs what it needs into
 # the active Python environment first (idempotent: see tools/install.sh).
-PYTHON ?= python
+PYTHON ?= $(shell command -v python >/dev/null 2>&1 && echo python || echo python3)
 
 .PHONY: demo test lint install
 
