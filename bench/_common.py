@@ -19,7 +19,6 @@ R18 = {
     'backbone.depth': 18,
     'decode_head.in_channels': 512,
     'decode_head.c1_in_channels': 64,
-    'auxiliary_head.in_channels': 256,
 }
 
 
@@ -31,7 +30,7 @@ def model_cfgs(depth: int, crop: tuple):
     ours = cfg.model
     ours.pretrained = None
     ours.data_preprocessor.size = crop
-    for part in ('backbone', 'decode_head', 'auxiliary_head'):
+    for part in ('backbone', 'decode_head'):
         ours[part].norm_cfg = dict(type='BN', requires_grad=True)
     if depth == 18:
         for key, value in R18.items():

@@ -100,7 +100,7 @@ def cityscapes_root(tmp_path_factory):
 def semi_dataset_cfg(cityscapes_root):
     """Config of a SemiSegDataset over the tiny split (6 + 10 images)."""
 
-    def make(pipeline=None, unlabeled_gt=True):
+    def make(pipeline=None, strong_pipeline=None, unlabeled_gt=True):
         pipeline = pipeline or [
             dict(type='LoadImageFromFile'),
             dict(type='LoadAnnotations'),
@@ -115,14 +115,15 @@ def semi_dataset_cfg(cityscapes_root):
                 type='CityscapesDataset',
                 data_root=cityscapes_root,
                 ann_file=f'splits/tiny/{name}.txt',
-                data_prefix=prefix,
-                pipeline=pipeline)
+                data_prefix=prefix)
 
         return dict(
             type='SemiSegDataset',
             labeled=part('labeled', 'gtFine/train'),
             unlabeled=part('unlabeled',
-                           'gtFine/train' if unlabeled_gt else None))
+                           'gtFine/train' if unlabeled_gt else None),
+            pipeline=pipeline,
+            strong_pipeline=strong_pipeline or pipeline)
 
     return make
 
@@ -160,7 +161,6 @@ def semi_runner_cfg(cityscapes_root, tmp_path):
         cfg.merge_from_dict({
             'work_dir': work_dir or str(tmp_path / 'work_dir'),
             'model.decode_head.channels': 16,
-            'model.auxiliary_head.channels': 16,
             'train_dataloader.num_workers': 0,
             'train_dataloader.persistent_workers': False,
             'train_dataloader.dataset.labeled.data_root': cityscapes_root,
@@ -177,6 +177,7 @@ def semi_runner_cfg(cityscapes_root, tmp_path):
             'test_dataloader.persistent_workers': False,
             'custom_hooks.0.round_iters': round_iters,
             'param_scheduler.0.round_iters': round_iters,
+            'param_scheduler.1.round_iters': round_iters,
             'train_cfg.max_iters': sum(round_iters),
             'train_cfg.val_interval': students,
             'default_hooks.checkpoint.interval': students,

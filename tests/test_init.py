@@ -48,7 +48,6 @@ cfg.model.pretrained = None
 cfg.model.backbone.depth = 18
 cfg.model.decode_head.in_channels = 512
 cfg.model.decode_head.c1_in_channels = 64
-cfg.model.auxiliary_head.in_channels = 256
 print(type(MODELS.build(cfg.model)).__name__)
 ''')
     assert result.returncode == 0, result.stderr[-2000:]

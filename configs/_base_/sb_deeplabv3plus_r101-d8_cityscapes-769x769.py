@@ -10,19 +10,22 @@ custom_imports = dict(imports=['mmseg_sb'], allow_failed_imports=False)
 
 model = dict(
     type='SemiSupervisedEncoderDecoder',
-    # Every BN of backbone and heads becomes a DSBN (main: weak, aux: strong).
+    # Every BN of backbone and head becomes a DSBN (main: weak, aux: strong).
     semi_train_cfg=dict(use_dsbn=True, unsup_weight=1.0),
     unsup_loss=dict(
         type='SelfCorrectionLoss', alpha=1.0, beta=1.0, conf_thresh=0.8),
+    # The release: CE averaged over valid pixels only, no auxiliary head.
+    decode_head=dict(loss_decode=dict(avg_non_ignore=True)),
+    auxiliary_head=None,
     # The paper evaluates whole images (MMSeg's 769 config slides).
     test_cfg=dict(_delete_=True, mode='whole'))
 
 train_dataloader = dict(_delete_=True, **_base_.semi_train_dataloader)
-optim_wrapper = dict(optimizer=_base_.self_training_optimizer)
+optim_wrapper = dict(_delete_=True, **_base_.self_training_optim_wrapper)
 param_scheduler = _base_.self_training_scheduler
 train_cfg = _base_.self_training_cfg
 default_hooks = dict(checkpoint=_base_.self_training_checkpoint)
 custom_hooks = [_base_.pseudo_label_hook]
-# DSBN's aux branch gets no gradient in round 0 (labeled batches only).
+# DSBN's aux branch gets no gradient in round 0 (weak views only).
 find_unused_parameters = True
 randomness = dict(seed=1024)

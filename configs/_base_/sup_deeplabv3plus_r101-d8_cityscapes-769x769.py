@@ -1,21 +1,26 @@
 # Supervised baseline for the self-training configs: MMSeg's own DeepLabV3+
 # R101 769x769 config trained on the labeled split only, identical in all else
-# to the self-training run (weak pipeline, 4 images per GPU, the same total
-# iterations sum(round_iters), lr 0.01 with one poly decay, whole-image
-# evaluation, seed 1024), so that both get the same compute.
+# to the self-training run's teacher (weak pipeline, 4 images per GPU, no
+# auxiliary head, CE over valid pixels, lr 0.01 and weight decay 5e-4 with one
+# poly decay to 0, whole-image evaluation, seed 1024) over the same total
+# iterations sum(round_iters), so that both get the same compute.
 _base_ = [
     'mmseg::deeplabv3plus/deeplabv3plus_r101-d8_4xb2-80k_cityscapes-769x769.py',  # noqa: E501
     './datasets/semi_cityscapes_769x769.py',
     './schedules/self_training_40k_20k.py',
 ]
-model = dict(test_cfg=dict(_delete_=True, mode='whole'))
+model = dict(
+    decode_head=dict(loss_decode=dict(avg_non_ignore=True)),
+    auxiliary_head=None,
+    test_cfg=dict(_delete_=True, mode='whole'))
 
 train_dataloader = dict(_delete_=True, **_base_.sup_train_dataloader)
-optim_wrapper = dict(optimizer=_base_.self_training_optimizer)
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0005))
 param_scheduler = [
     dict(
         type='PolyLR',
-        eta_min=1e-4,
+        eta_min=0.0,
         power=0.9,
         begin=0,
         end=sum(_base_.round_iters),

@@ -19,23 +19,28 @@ model = dict(
         channels=64,
         c1_in_channels=64,
         c1_channels=16,
-        norm_cfg=norm_cfg),
-    auxiliary_head=dict(in_channels=256, channels=32, norm_cfg=norm_cfg))
+        norm_cfg=norm_cfg))
 
-weak_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+weak_geometric_ops = [
     dict(
         type='RandomResize',
         scale=img_scale,
         ratio_range=(0.5, 2.0),
         keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
+]
+weak_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    *weak_geometric_ops,
     dict(type='PackSegInputs'),
 ]
-strong_pipeline = weak_pipeline[:-1] + [
+strong_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
     dict(type='StrongAugment', num_ops=3, magnitude=20, max_magnitude=40),
+    *weak_geometric_ops,
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
@@ -48,13 +53,11 @@ train_dataloader = dict(
     num_workers=2,
     dataset=dict(
         labeled=dict(
-            data_root=data_root,
-            ann_file=f'splits/{split}/labeled.txt',
-            pipeline=weak_pipeline),
+            data_root=data_root, ann_file=f'splits/{split}/labeled.txt'),
         unlabeled=dict(
-            data_root=data_root,
-            ann_file=f'splits/{split}/unlabeled.txt',
-            pipeline=strong_pipeline)))
+            data_root=data_root, ann_file=f'splits/{split}/unlabeled.txt'),
+        pipeline=weak_pipeline,
+        strong_pipeline=strong_pipeline))
 val_dataloader = dict(
     batch_size=4,
     num_workers=2,
@@ -65,13 +68,8 @@ test_dataloader = val_dataloader
 round_iters = [400, 300, 300]
 optim_wrapper = dict(optimizer=dict(lr=0.05))
 param_scheduler = [
-    dict(
-        type='RoundPolyLR',
-        round_iters=round_iters,
-        round_mults=[1.0, 0.2],  # students at lr / 5, as the release
-        power=0.9,
-        eta_min=1e-4,
-        by_epoch=False)
+    dict(scheduler, round_iters=round_iters)
+    for scheduler in _base_.self_training_scheduler
 ]
 # Validation and checkpoints every 100 iterations, so at every round end.
 train_cfg = dict(max_iters=sum(round_iters), val_interval=100)
@@ -81,6 +79,7 @@ custom_hooks = [
     dict(
         type='PseudoLabelHook',
         round_iters=round_iters,
+        tta=False,
         num_workers=0,
         num_previews=2)
 ]

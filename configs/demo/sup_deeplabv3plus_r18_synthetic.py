@@ -18,11 +18,17 @@ train_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=_base_.train_dataloader.dataset.labeled)
+    dataset=dict(
+        _base_.train_dataloader.dataset.labeled,
+        pipeline=_base_.weak_pipeline))
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=0.0005))
 param_scheduler = [
     dict(
         type='PolyLR',
-        eta_min=1e-4,
+        eta_min=0.0,
         power=0.9,
         begin=0,
         end=_base_.train_cfg.max_iters,

@@ -9,11 +9,14 @@ Used by the tests, the demo and the benchmarks, so that MMSeg's real
 
 Each image has sky, building and road bands (in their Cityscapes palette
 colours) and a few objects of 8 other classes (11 of Cityscapes' 19 train ids
-appear). An object's class is told by its texture (stripes, checker, grid or
-dots at a class-specific angle), not by its colour, which is random per
-instance; every image has its own illumination (a gain per channel) and
-sensor noise. A model that saw a few images has seen few colours and
-illuminations per class: more images cover that variation.
+appear). An object's class is told by its shape and texture (stripes,
+checker, grid or dots at a class-specific angle), not by its colour, which is
+random per instance. Every image is taken in a condition: its illumination,
+colour cast, contrast, haze, sensor noise, object sizes and clutter. As in
+real street scenes, conditions differ between cities: in ``aachen`` every
+image is taken in clear conditions (a narrow range), in every other city in
+any condition (a wide range that contains the clear one). A model trained on
+a few clear images has seen little of the variation that more images cover.
 """
 import os
 import os.path as osp
@@ -38,6 +41,9 @@ CITIES = {
     'val': ('frankfurt', ),
     'train_extra': ('augsburg', ),
 }
+#: The one city whose images are all taken in clear conditions.
+CLEAR_CITY = 'aachen'
+
 FRAME = 19
 #: Texture of each class: (pattern, angle in degrees). Objects get a random
 #: colour per instance, so an object's class is told by its texture and
@@ -56,11 +62,43 @@ TEXTURES = {
     14: ('grid', 45),
     18: ('dots', 0),
 }
-TEXTURE_PERIOD = 10.0
-TEXTURE_AMPLITUDE = 40.0
-OBJECT_COLOUR_RANGE = (30, 226)
-ILLUMINATION_RANGE = (0.6, 1.4)
-NOISE_STD = 6.0
+#: Shape of each object class: (kind, height range, width range), sizes as
+#: fractions of the image height.
+SHAPES = {
+    1: ('rectangle', (0.15, 0.3), (0.6, 1.2)),
+    5: ('rectangle', (0.4, 0.7), (0.06, 0.12)),
+    7: ('diamond', (0.2, 0.35), (0.2, 0.35)),
+    8: ('ellipse', (0.3, 0.5), (0.4, 0.8)),
+    11: ('ellipse', (0.35, 0.6), (0.15, 0.25)),
+    13: ('rectangle', (0.2, 0.35), (0.4, 0.7)),
+    14: ('rectangle', (0.35, 0.55), (0.6, 1.0)),
+    18: ('ellipse', (0.2, 0.3), (0.3, 0.45)),
+}
+TEXTURE_PERIOD = 8.0
+TEXTURE_AMPLITUDE = 45.0
+OBJECT_COLOUR_RANGE = (40, 216)
+#: The conditions: (low, high) of each property of an image. ``clear`` lies
+#: inside ``any``.
+CONDITIONS = {
+    'clear':
+    dict(
+        illumination=(0.9, 1.15),
+        cast=(0.95, 1.05),
+        contrast=(0.9, 1.1),
+        haze=(0.0, 0.1),
+        noise=(2.0, 5.0),
+        scale=(0.9, 1.2),
+        num_objects=(3, 6)),
+    'any':
+    dict(
+        illumination=(0.35, 1.5),
+        cast=(0.7, 1.3),
+        contrast=(0.45, 1.1),
+        haze=(0.0, 0.5),
+        noise=(2.0, 14.0),
+        scale=(0.5, 1.2),
+        num_objects=(3, 11)),
+}
 
 
 def _pattern(name: str, angle: float, yy: np.ndarray,
@@ -80,9 +118,42 @@ def _pattern(name: str, angle: float, yy: np.ndarray,
     return np.zeros(yy.shape, np.float32)
 
 
+def _draw_object(rng: np.random.Generator, label: np.ndarray, rgb: np.ndarray,
+                 cls: int, scale: float) -> None:
+    """Draw one object of class ``cls`` (its shape, a random colour)."""
+    h, w = label.shape
+    kind, height, width = SHAPES[cls]
+    oh = max(int(h * scale * rng.uniform(*height)), 4)
+    ow = max(int(h * scale * rng.uniform(*width)), 4)
+    oh, ow = min(oh, h - 1), min(ow, w - 1)
+    y0 = int(rng.integers(0, h - oh))
+    x0 = int(rng.integers(0, w - ow))
+    colour = rng.integers(*OBJECT_COLOUR_RANGE, size=3).tolist()
+    mask = np.zeros((h, w), np.uint8)
+    if kind == 'rectangle':
+        mask[y0:y0 + oh, x0:x0 + ow] = 1
+    elif kind == 'ellipse':
+        cv2.ellipse(mask, (x0 + ow // 2, y0 + oh // 2), (ow // 2, oh // 2), 0,
+                    0, 360, 1, -1)
+    else:  # diamond
+        corners = np.array([[x0 + ow // 2, y0], [x0 + ow, y0 + oh // 2],
+                            [x0 + ow // 2, y0 + oh], [x0, y0 + oh // 2]])
+        cv2.fillConvexPoly(mask, corners.astype(np.int32), 1)
+    mask = mask.astype(bool)
+    label[mask] = cls
+    rgb[mask] = colour
+
+
 def draw_scene(rng: np.random.Generator,
-               size: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray]:
-    """One (BGR uint8 image, uint8 train-id label) pair."""
+               size: Tuple[int, int],
+               condition: str = 'any') -> Tuple[np.ndarray, np.ndarray]:
+    """One (BGR uint8 image, uint8 train-id label) pair taken in
+    ``condition`` (a key of :data:`CONDITIONS`)."""
+    ranges = CONDITIONS[condition]
+    cond = {
+        k: rng.uniform(*ranges[k])
+        for k in ('illumination', 'contrast', 'haze', 'noise', 'scale')
+    }
     h, w = size
     palette = np.array(CityscapesDataset.METAINFO['palette'], np.float32)
     label = np.full((h, w), ROAD, dtype=np.uint8)
@@ -91,28 +162,23 @@ def draw_scene(rng: np.random.Generator,
     label[:sky_end] = SKY
     label[sky_end:building_end] = BUILDING
     rgb = palette[label]
-    for _ in range(rng.integers(4, 9)):
-        cls = int(rng.choice(OBJECT_CLASSES))
-        colour = rng.integers(*OBJECT_COLOUR_RANGE, size=3).tolist()
-        oh = int(rng.integers(h // 8, h // 3))
-        ow = int(rng.integers(w // 12, w // 4))
-        y0 = int(rng.integers(0, h - oh))
-        x0 = int(rng.integers(0, w - ow))
-        if rng.random() < 0.5:
-            label[y0:y0 + oh, x0:x0 + ow] = cls
-            rgb[y0:y0 + oh, x0:x0 + ow] = colour
-        else:
-            centre, axes = (x0 + ow // 2, y0 + oh // 2), (ow // 2, oh // 2)
-            cv2.ellipse(label, centre, axes, 0, 0, 360, cls, -1)
-            cv2.ellipse(rgb, centre, axes, 0, 0, 360, colour, -1)
+    for _ in range(rng.integers(*ranges['num_objects'], endpoint=True)):
+        _draw_object(rng, label, rgb, int(rng.choice(OBJECT_CLASSES)),
+                     cond['scale'])
     texture = np.zeros((h, w), np.float32)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     for cls in np.unique(label):
         mask = label == cls
         texture[mask] = _pattern(*TEXTURES[int(cls)], yy, xx)[mask]
     rgb += TEXTURE_AMPLITUDE * texture[..., None]
-    rgb *= rng.uniform(*ILLUMINATION_RANGE, size=3).astype(np.float32)
-    rgb += rng.normal(0, NOISE_STD, size=rgb.shape).astype(np.float32)
+    # Contrast around the image mean, haze (towards grey), illumination with
+    # a colour cast, sensor noise.
+    mean = rgb.mean(axis=(0, 1), keepdims=True)
+    rgb = mean + cond['contrast'] * (rgb - mean)
+    rgb += cond['haze'] * (200.0 - rgb)
+    gain = cond['illumination'] * rng.uniform(*ranges['cast'], size=3)
+    rgb *= gain.astype(np.float32)
+    rgb += rng.normal(0, cond['noise'], size=rgb.shape).astype(np.float32)
     img = np.clip(rgb, 0, 255).astype(np.uint8)[..., ::-1]
     return np.ascontiguousarray(img), label
 
@@ -153,7 +219,8 @@ def make_synthetic_cityscapes(data_root: str,
         for i in range(count):
             city = cities[i % len(cities)]
             stem = f'{city}_{i:06d}_{FRAME:06d}'
-            img, label = draw_scene(rng, img_size)
+            img, label = draw_scene(rng, img_size,
+                                    'clear' if city == CLEAR_CITY else 'any')
             for folder, suffix, array in (('leftImg8bit', IMG_SUFFIX, img),
                                           ('gtFine', SEG_SUFFIX, label)):
                 out_dir = osp.join(data_root, folder, split, city)

@@ -24,8 +24,6 @@ SHRINK = {
     'model.decode_head.c1_in_channels': 64,
     'model.decode_head.channels': 16,
     'model.decode_head.c1_channels': 8,
-    'model.auxiliary_head.in_channels': 256,
-    'model.auxiliary_head.channels': 16,
 }
 
 
@@ -47,16 +45,41 @@ def test_config_parses_and_builds(path):
         hook = cfg.custom_hooks[0]
         assert hook.type == 'PseudoLabelHook'
         assert sum(hook.round_iters) == cfg.train_cfg.max_iters
-        assert cfg.param_scheduler[0].round_iters == hook.round_iters
-        strong = cfg.train_dataloader.dataset.unlabeled.pipeline
-        assert [t.type for t in strong].count('StrongAugment') == 1
-        weak = cfg.train_dataloader.dataset.labeled.pipeline
+        for scheduler in cfg.param_scheduler:
+            assert scheduler.round_iters == hook.round_iters
+        # The release's settings (METHOD section 5; README's settings list).
+        assert cfg.train_dataloader.sampler.composition == 'union'
+        assert (cfg.train_dataloader.sampler.batch_size,
+                cfg.train_dataloader.sampler.num_weak) == (4, 2)
+        strong = [t.type for t in cfg.train_dataloader.dataset.strong_pipeline]
+        assert strong.count('StrongAugment') == 1
+        # Strong augmentation before the geometric weak ops.
+        assert strong.index('StrongAugment') < strong.index('RandomResize')
+        weak = cfg.train_dataloader.dataset.pipeline
         assert 'StrongAugment' not in [t.type for t in weak]
+        lr, wd = cfg.param_scheduler
+        assert (lr.type, lr.round_mults, lr.eta_min) == ('RoundPolyLR',
+                                                         [1.0, 0.2], 0.0)
+        assert (wd.param_name, wd.round_mults, wd.power) == ('weight_decay',
+                                                             [1.0, 0.0], 0.0)
+        assert cfg.optim_wrapper.paramwise_cfg.custom_keys == {
+            'decode_head': dict(round_lr_mults=[1.0, 10.0])
+        }
+        assert hook.tta == ('demo' not in path)
     if name.startswith('sup_'):
         assert cfg.model.type == 'EncoderDecoder'
         assert 'StrongAugment' not in [
             t.type for t in cfg.train_dataloader.dataset.pipeline
         ]
+        assert cfg.param_scheduler[0].eta_min == 0.0
+    if 'cityscapes' in name:
+        assert cfg.model.auxiliary_head is None
+        assert cfg.model.decode_head.loss_decode.avg_non_ignore
+        crop = [
+            t for t in cfg.train_dataloader.dataset.pipeline
+            if t.type == 'RandomCrop'
+        ]
+        assert crop[0].get('cat_max_ratio', 1.0) == 1.0
     if 'cityscapes_1-' in name:
         split = name.split('_')[-1][:-3]
         ann = (
@@ -83,17 +106,20 @@ def test_main_command_starts_on_cityscapes_shaped_data(tmp_path):
         'val_dataloader.num_workers=0',
         'val_dataloader.persistent_workers=False',
         'custom_hooks.0.round_iters=[2,2]',
-        'param_scheduler.0.round_iters=[2,2]', 'train_cfg.max_iters=4',
+        'param_scheduler.0.round_iters=[2,2]',
+        'param_scheduler.1.round_iters=[2,2]', 'train_cfg.max_iters=4',
         'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2',
         'default_hooks.logger.interval=1', f'val_dataloader.dataset.data_root'
         f'={root}', 'val_dataloader.dataset.pipeline.1.scale=(64,32)'
     ]
-    for part in ('labeled', 'unlabeled'):
-        key = f'train_dataloader.dataset.{part}'
-        options += [
-            f'{key}.data_root={root}', f'{key}.pipeline.2.scale=(64,32)',
-            f'{key}.pipeline.3.crop_size=(32,32)'
-        ]
+    key = 'train_dataloader.dataset'
+    options += [
+        f'{key}.labeled.data_root={root}', f'{key}.unlabeled.data_root={root}',
+        f'{key}.pipeline.2.scale=(64,32)',
+        f'{key}.pipeline.3.crop_size=(32,32)',
+        f'{key}.strong_pipeline.3.scale=(64,32)',
+        f'{key}.strong_pipeline.4.crop_size=(32,32)'
+    ]
     result = subprocess.run(
         [
             sys.executable, 'tools/train.py',

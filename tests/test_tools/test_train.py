@@ -39,9 +39,10 @@ def tiny_options(data_root, work_dir, rounds=(3, 3)):
         f'test_dataloader.dataset.data_root={data_root}',
         'test_dataloader.num_workers=0',
         'test_dataloader.persistent_workers=False',
-        'model.decode_head.channels=16', 'model.auxiliary_head.channels=16',
+        'model.decode_head.channels=16',
         f'custom_hooks.0.round_iters={rounds}',
         f'param_scheduler.0.round_iters={rounds}',
+        f'param_scheduler.1.round_iters={rounds}',
         f'train_cfg.max_iters={total}', 'train_cfg.val_interval=3',
         'default_hooks.checkpoint.interval=3',
         'default_hooks.logger.interval=1'

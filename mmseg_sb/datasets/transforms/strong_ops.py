@@ -24,14 +24,21 @@ from scipy.special import gammaln, ndtri
 #: Levels of the 16-bit uniform draws used for inverse-CDF sampling.
 _LEVELS = 1 << 16
 
-#: The solarize threshold (imgaug's and PIL's default).
-SOLARIZE_THRESHOLD = 128
+#: Solarize inverts the values at or above a threshold drawn per image.
+SOLARIZE_THRESHOLD_RANGE = (64.0, 192.0)
 DROPOUT_P_RANGE = (0.2, 0.5)
+#: Coarse dropout draws a low-resolution mask of rows x columns cells (each
+#: drawn from this range, then raised to the minimum) and upscales it.
 COARSE_DROPOUT_P = 0.2
-COARSE_DROPOUT_CELL_RANGE = (2, 5)
+COARSE_DROPOUT_SIZE_RANGE = (2, 5)
+COARSE_DROPOUT_MIN_SIZE = 3
 MULTIPLY_RANGE = (0.25, 2.5)
 SALT_PEPPER_P_RANGE = (0.0, 0.1)
-JPEG_QUALITY_RANGE = (85, 95)
+#: imgaug's JPEG ``compression`` (the inverse of quality), drawn per image.
+JPEG_COMPRESSION_RANGE = (85.0, 95.0)
+#: Gaussian blur kernel width in sigmas (99% of the weight), min 5 px.
+BLUR_KERNEL_SIGMAS = 3.3
+BLUR_MIN_KERNEL = 5
 
 
 def _lut(img: np.ndarray, table: np.ndarray) -> np.ndarray:
@@ -91,6 +98,22 @@ def _signed_poisson_table(lam: float) -> np.ndarray:
     return table
 
 
+@lru_cache(maxsize=1)
+def _arcsine_table() -> np.ndarray:
+    """Inverse-CDF table of Beta(0.5, 0.5) * 255, rounded to uint8.
+
+    The CDF of Beta(0.5, 0.5) is ``2 / pi * arcsin(sqrt(x))``, so its inverse
+    is ``sin(pi * u / 2) ** 2``.
+    """
+    quantiles = (np.arange(_LEVELS) + 0.5) / _LEVELS
+    return np.rint(255 * np.sin(np.pi * quantiles / 2)**2).astype(np.uint8)
+
+
+def jpeg_quality(compression: float) -> int:
+    """The JPEG quality of imgaug's ``compression`` in [0, 100]."""
+    return int(np.clip(np.round(1 + 99 * (1 - compression / 101)), 1, 100))
+
+
 def contrast_gamma(img: np.ndarray, value: float,
                    rng: np.random.Generator) -> np.ndarray:
     """Gamma contrast: ``255 * (x / 255) ** value``."""
@@ -123,8 +146,14 @@ def brightness_channel(img: np.ndarray, value: float,
 
 def equalize(img: np.ndarray, value: Optional[float],
              rng: np.random.Generator) -> np.ndarray:
-    """Histogram equalisation of each channel."""
-    return cv2.merge([cv2.equalizeHist(c) for c in cv2.split(img)])
+    """Histogram equalisation of the lightness (Lab L) only.
+
+    The a and b channels are kept, so colours (hue) stay; equalising each
+    BGR channel would shift them. Expects a 3-channel BGR image.
+    """
+    lab = cv2.cvtColor(img, cv2.COLOR_BGR2Lab)
+    lab[..., 0] = cv2.equalizeHist(np.ascontiguousarray(lab[..., 0]))
+    return cv2.cvtColor(lab, cv2.COLOR_Lab2BGR)
 
 
 def hsv(img: np.ndarray, value: float, rng: np.random.Generator) -> np.ndarray:
@@ -145,33 +174,51 @@ def hsv(img: np.ndarray, value: float, rng: np.random.Generator) -> np.ndarray:
 def invert_channel(img: np.ndarray, value: Optional[float],
                    rng: np.random.Generator) -> np.ndarray:
     """Swap the first and last channel (R and B)."""
-    return np.ascontiguousarray(img[..., ::-1])
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
 def blur(img: np.ndarray, value: float,
          rng: np.random.Generator) -> np.ndarray:
-    """Gaussian blur with sigma ``value``."""
-    return cv2.GaussianBlur(img, (0, 0), sigmaX=value, sigmaY=value)
+    """Gaussian blur with sigma ``value`` and a kernel about 3.3 sigma wide.
+
+    The kernel width is ``int(max(3.3 * sigma, 5))`` made odd (imgaug's
+    choice: 99% of the weight), narrower than OpenCV's default for the sigma.
+    """
+    ksize = int(max(BLUR_KERNEL_SIGMAS * value, BLUR_MIN_KERNEL))
+    ksize += 1 - ksize % 2
+    return cv2.GaussianBlur(
+        img, (ksize, ksize),
+        sigmaX=value,
+        sigmaY=value,
+        borderType=cv2.BORDER_REFLECT_101)
 
 
 def noise_gau(img: np.ndarray, value: float,
               rng: np.random.Generator) -> np.ndarray:
-    """Additive gaussian noise of standard deviation ``value``."""
-    noise = _gaussian_table(float(value))[_uniform_u16(rng, img.shape)]
-    return _add_noise(img, noise)
+    """Additive gaussian noise of standard deviation ``value``.
+
+    One value per pixel, added to all its channels (``per_channel=False``).
+    """
+    noise = _gaussian_table(float(value))[_uniform_u16(rng, img.shape[:2])]
+    return _add_noise(img, noise[..., None])
 
 
 def noise_pos(img: np.ndarray, value: float,
               rng: np.random.Generator) -> np.ndarray:
-    """Additive Poisson(``value``) noise with a random sign per element."""
-    noise = _signed_poisson_table(float(value))[_uniform_u16(rng, img.shape)]
-    return _add_noise(img, noise)
+    """Additive Poisson(``value``) noise with a random sign.
+
+    One value per pixel, added to all its channels (``per_channel=False``).
+    """
+    table = _signed_poisson_table(float(value))
+    noise = table[_uniform_u16(rng, img.shape[:2])]
+    return _add_noise(img, noise[..., None])
 
 
 def channel_shuffle(img: np.ndarray, value: Optional[float],
                     rng: np.random.Generator) -> np.ndarray:
     """Permute the channels at random."""
-    return np.ascontiguousarray(img[..., rng.permutation(img.shape[2])])
+    channels = cv2.split(img)
+    return cv2.merge([channels[i] for i in rng.permutation(len(channels))])
 
 
 def dropout(img: np.ndarray, value: Optional[float],
@@ -184,15 +231,20 @@ def dropout(img: np.ndarray, value: Optional[float],
 
 def coarse_dropout(img: np.ndarray, value: Optional[float],
                    rng: np.random.Generator) -> np.ndarray:
-    """Drop (set to 0) square cells of 2 to 5 px with p=0.2 per channel."""
-    cell = int(
-        rng.integers(COARSE_DROPOUT_CELL_RANGE[0],
-                     COARSE_DROPOUT_CELL_RANGE[1] + 1))
+    """Drop a few large rectangles, independently per channel.
+
+    A low-resolution mask of ``rows x cols`` cells (each drawn from
+    ``{2, ..., 5}`` and raised to at least 3, once per image) holds one keep
+    (1) or drop (0, p=0.2) per cell and channel; it is upscaled to the image
+    with nearest-neighbour interpolation and multiplied in.
+    """
+    lo, hi = COARSE_DROPOUT_SIZE_RANGE
+    rows, cols = np.maximum(
+        rng.integers(lo, hi + 1, size=2), COARSE_DROPOUT_MIN_SIZE)
     h, w, c = img.shape
-    grid = (-(-h // cell), -(-w // cell), c)
-    keep = _uniform_u8(rng, grid) >= round(COARSE_DROPOUT_P * 256)
-    keep = keep.repeat(cell, axis=0)[:h].repeat(cell, axis=1)[:, :w]
-    return img * keep
+    keep = (rng.random((rows, cols, c)) >= COARSE_DROPOUT_P).astype(np.uint8)
+    keep = cv2.resize(keep, (w, h), interpolation=cv2.INTER_NEAREST)
+    return img * keep.reshape(h, w, c)
 
 
 def multiply(img: np.ndarray, value: Optional[float],
@@ -204,28 +256,34 @@ def multiply(img: np.ndarray, value: Optional[float],
 
 def salt_pepper(img: np.ndarray, value: Optional[float],
                 rng: np.random.Generator) -> np.ndarray:
-    """Replace each element with 0 or 255 with p ~ U(0, 0.1)."""
+    """Replace each element with p ~ U(0, 0.1) by Beta(0.5, 0.5) * 255.
+
+    The replacement values follow the arcsine law (mostly near 0 or 255,
+    not exactly 0 and 255), drawn per element through an inverse-CDF table.
+    """
     p = rng.uniform(*SALT_PEPPER_P_RANGE)
-    draws = _uniform_u16(rng, img.shape)
-    # The low bit picks salt or pepper, the other 15 bits decide the hit.
-    hit = (draws >> 1) < round(p * (_LEVELS >> 1))
+    hit = _uniform_u16(rng, img.shape) < round(p * _LEVELS)
     out = img.copy()
-    out[hit] = np.where(draws[hit] & 1, 255, 0).astype(np.uint8)
+    out[hit] = _arcsine_table()[_uniform_u16(rng, (int(hit.sum()), ))]
     return out
 
 
 def solarize(img: np.ndarray, value: Optional[float],
              rng: np.random.Generator) -> np.ndarray:
-    """Invert the pixels at or above 128."""
+    """Invert the values at or above a threshold ~ U(64, 192) per image."""
+    threshold = rng.uniform(*SOLARIZE_THRESHOLD_RANGE)
     x = np.arange(256)
-    return _lut(img, np.where(x >= SOLARIZE_THRESHOLD, 255 - x, x))
+    return _lut(img, np.where(x >= threshold, 255 - x, x))
 
 
 def jpeg_compression(img: np.ndarray, value: Optional[float],
                      rng: np.random.Generator) -> np.ndarray:
-    """Re-encode as JPEG with quality ~ U{85, ..., 95}."""
-    quality = int(
-        rng.integers(JPEG_QUALITY_RANGE[0], JPEG_QUALITY_RANGE[1] + 1))
+    """Re-encode as JPEG at quality 7 to 17 (heavy artefacts).
+
+    imgaug's ``compression`` c ~ U(85, 95) is the inverse of the quality:
+    ``quality = round(1 + 99 * (1 - c / 101))``.
+    """
+    quality = jpeg_quality(rng.uniform(*JPEG_COMPRESSION_RANGE))
     ok, buf = cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise RuntimeError('cv2.imencode failed to encode the image as JPEG')
@@ -235,7 +293,8 @@ def jpeg_compression(img: np.ndarray, value: Optional[float],
 OpFunc = Callable[[np.ndarray, Optional[float], np.random.Generator],
                   np.ndarray]
 
-#: The pool of METHOD.md section 2, in pool order: name -> (op, value range).
+#: The pool of the paper (section 3.2) and its release, in pool order:
+#: name -> (op, value range).
 #: A range of ``None`` marks ops whose parameters are drawn at random.
 STRONG_OPS: Dict[str, Tuple[OpFunc, Optional[Tuple[float, float]]]] = {
     'contrast_gamma': (contrast_gamma, (0.5, 1.5)),

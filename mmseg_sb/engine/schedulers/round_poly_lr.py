@@ -8,25 +8,33 @@ from mmengine.optim.scheduler.param_scheduler import _ParamScheduler
 from mmseg.registry import PARAM_SCHEDULERS
 
 #: Attributes that define the schedule (taken from the config on resume).
-_SCHEDULE_KEYS = ('round_iters', 'round_starts', 'round_mults', 'eta_min',
-                  'power', 'begin', 'end')
+_SCHEDULE_KEYS = ('round_iters', 'round_starts', 'round_mults', 'group_key',
+                  'group_mults', 'eta_min', 'power', 'begin', 'end')
 
 
+@PARAM_SCHEDULERS.register_module()
 class RoundPolyParamScheduler(_ParamScheduler):
     """Polynomial decay that restarts at the start of every self-training
-    round.
+    round, with per-round (and per-parameter-group) multipliers.
 
     Within round ``r`` (``round_iters[r]`` iterations starting at iteration
-    ``s_r``), at iteration ``i``::
+    ``s_r``), at iteration ``i``, for a parameter group of base value
+    ``base``::
 
-        base_r = base * round_mults[r]
+        base_r = base * round_mults[r] * group_mults[r]
         t = (i - s_r) / (round_iters[r] - 1)
         value = eta_min + (base_r - eta_min) * (1 - t) ** power
 
     which is MMEngine's ``PolyParamScheduler`` (``begin=s_r``,
-    ``end=s_r + round_iters[r]``) over each round. The value is
-    computed in closed form from the iteration, so resuming gives the same
-    schedule. Iteration-based only.
+    ``end=s_r + round_iters[r]``) over each round; ``power=0`` gives a
+    per-round constant (e.g. ``param_name='weight_decay'``,
+    ``round_mults=[1.0, 0.0]``: weight decay for the teacher only).
+    ``group_mults`` is the list a parameter group holds under the key
+    ``round_<param_name>_mults`` (1 if absent), which MMEngine's
+    ``paramwise_cfg`` puts there: ``custom_keys={'decode_head':
+    dict(round_lr_mults=[1.0, 10.0])}`` gives the decode head a 10x learning
+    rate in student rounds only. The value is computed in closed form from the
+    iteration, so resuming gives the same schedule. Iteration-based only.
 
     Args:
         optimizer (Optimizer | OptimWrapper): Wrapped optimizer.
@@ -49,21 +57,8 @@ class RoundPolyParamScheduler(_ParamScheduler):
                  power: float = 1.0,
                  round_mults: Optional[Sequence[float]] = None,
                  **kwargs) -> None:
-        if not round_iters or any(
-                int(n) != n or n < 0
-                for n in round_iters) or sum(round_iters) == 0:
-            raise ValueError(f'round_iters={list(round_iters)} must be '
-                             'non-negative integers with a positive sum.')
-        self.round_iters = [int(n) for n in round_iters]
-        round_mults = [1.0] if round_mults is None else list(round_mults)
-        if not 1 <= len(round_mults) <= len(self.round_iters):
-            raise ValueError(
-                f'round_mults={round_mults} needs 1 to {len(self.round_iters)}'
-                f' values for round_iters={self.round_iters}.')
-        # The last multiplier holds for the remaining rounds.
-        round_mults += round_mults[-1:] * (
-            len(self.round_iters) - len(round_mults))
-        self.round_mults = [float(m) for m in round_mults]
+        self.round_iters = self._check_round_iters(round_iters)
+        self.round_mults = self._per_round(round_mults, 'round_mults')
         self.round_starts: List[int] = [0]
         for n in self.round_iters[:-1]:
             self.round_starts.append(self.round_starts[-1] + n)
@@ -73,7 +68,34 @@ class RoundPolyParamScheduler(_ParamScheduler):
             raise ValueError('RoundPolyLR is iteration-based; set '
                              'by_epoch=False.')
         kwargs.setdefault('end', sum(self.round_iters))
+        # Read before the base class takes its first step.
+        self.group_key = f'round_{param_name}_mults'
+        self.group_mults = [
+            self._per_round(group.get(self.group_key), self.group_key)
+            for group in optimizer.param_groups
+        ]
         super().__init__(optimizer, param_name, by_epoch=False, **kwargs)
+
+    @staticmethod
+    def _check_round_iters(round_iters: Sequence[int]) -> List[int]:
+        if not round_iters or any(
+                int(n) != n or n < 0
+                for n in round_iters) or sum(round_iters) == 0:
+            raise ValueError(f'round_iters={list(round_iters)} must be '
+                             'non-negative integers with a positive sum.')
+        return [int(n) for n in round_iters]
+
+    def _per_round(self, mults: Optional[Sequence[float]],
+                   name: str) -> List[float]:
+        """One multiplier per round; the last one given holds for the
+        remaining rounds."""
+        mults = [1.0] if mults is None else list(mults)
+        if not 1 <= len(mults) <= len(self.round_iters):
+            raise ValueError(
+                f'{name}={mults} needs 1 to {len(self.round_iters)} values '
+                f'for round_iters={self.round_iters}.')
+        mults += mults[-1:] * (len(self.round_iters) - len(mults))
+        return [float(m) for m in mults]
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore the progress only: the rounds, multipliers, power and end
@@ -95,10 +117,11 @@ class RoundPolyParamScheduler(_ParamScheduler):
         span = max(self.round_iters[r] - 1, 1)
         progress = (step - self.round_starts[r]) / span
         factor = max(1.0 - progress, 0.0)**self.power
-        mult = self.round_mults[r]
         return [
-            self.eta_min + (base * mult - self.eta_min) * factor
-            for base in self.base_values
+            self.eta_min +
+            (base * self.round_mults[r] * group_mults[r] - self.eta_min) *
+            factor
+            for base, group_mults in zip(self.base_values, self.group_mults)
         ]
 
 

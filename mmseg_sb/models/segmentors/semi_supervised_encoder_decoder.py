@@ -9,30 +9,31 @@ from mmseg.models.segmentors import EncoderDecoder
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, SampleList, add_prefix
+from ...utils import IS_PSEUDO, STRONG, VIEW, WEAK
 from ..layers import convert_to_dsbn, dsbn_modules, dsbn_split
 
 #: Loss-key prefixes of the two kinds of sample.
 SUP = 'sup'
 UNSUP = 'unsup'
-#: Metainfo key that marks a pseudo-labeled sample.
-IS_PSEUDO = 'is_pseudo'
 
 
 @MODELS.register_module()
 class SemiSupervisedEncoderDecoder(EncoderDecoder):
-    """EncoderDecoder trained on mixed batches of labeled and pseudo-labeled
-    images.
+    """EncoderDecoder trained on batches of labeled and pseudo-labeled
+    images in a weak and a strong view.
 
     Yuan et al., "A Simple Baseline for Semi-supervised Semantic Segmentation
     with Strong Data Augmentation", ICCV 2021. A training batch is laid out as
-    ``[labeled (weak) | pseudo-labeled (strong)]`` (see
-    :class:`mmseg_sb.datasets.SemiSegSampler`); samples whose metainfo has
-    ``is_pseudo=True`` come last. One forward pass runs over the whole batch,
-    with every :class:`DSBN` layer splitting it at the labeled count. The
-    decode and auxiliary heads compute MMSeg's own losses on the labeled
-    samples; ``unsup_loss`` (the self-correction loss by default) is computed
-    on the decode head's logits of the pseudo-labeled samples. Pseudo labels
-    travel in ``gt_sem_seg``, like ground truth.
+    ``[weak view | strong view]`` (metainfo ``view``, see
+    :class:`mmseg_sb.datasets.SemiSegSampler`); each half may hold labeled
+    and pseudo-labeled samples (metainfo ``is_pseudo``) in any order. One
+    forward pass runs over the whole batch, with every :class:`DSBN` layer
+    splitting it at the weak/strong boundary. The loss of each sample follows
+    its kind, wherever it sits: the decode and auxiliary heads compute
+    MMSeg's own losses on the labeled samples; ``unsup_loss`` (the
+    self-correction loss by default) is computed on the decode head's logits
+    of the pseudo-labeled samples. Pseudo labels travel in ``gt_sem_seg``,
+    like ground truth.
 
     Inference, ``slide``/``whole`` test modes, checkpoints, MMSeg's
     ``tools/test.py`` and inference API are those of :class:`EncoderDecoder`
@@ -40,7 +41,7 @@ class SemiSupervisedEncoderDecoder(EncoderDecoder):
 
     .. code:: text
 
-     loss(): _num_sup() -> dsbn_split(num_sup) {
+     loss(): _num_weak() -> dsbn_split(num_weak) {
                  extract_feat() -> decode_head.forward()
                  -> auxiliary_head.forward() (optional) }
              -> _sup_loss(): decode_head.loss_by_feat()
@@ -74,59 +75,69 @@ class SemiSupervisedEncoderDecoder(EncoderDecoder):
         self.unsup_loss = MODELS.build(unsup_loss)
         if self.use_dsbn:
             convert_to_dsbn(self)
-        # Whether DSBN's aux branch has seen pseudo-labeled samples; until
-        # then it is refreshed from main when they first appear.
+        # Whether DSBN's aux branch has seen strong views; until then it is
+        # refreshed from main when they first appear.
         self.register_buffer('dsbn_aux_trained', torch.tensor(False))
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
-        """Losses of a batch ``[labeled | pseudo-labeled]``.
+        """Losses of a batch ``[weak view | strong view]``.
 
         Args:
             inputs (Tensor): Images of shape (N, C, H, W).
             data_samples (list[:obj:`SegDataSample`]): Samples with
                 ``gt_sem_seg`` (ground truth or pseudo labels) and metainfo
-                ``is_pseudo``.
+                ``is_pseudo`` and ``view`` (both default to a labeled, weak
+                sample).
 
         Returns:
-            dict[str, Tensor]: Losses prefixed ``sup.`` and ``unsup.``.
+            dict[str, Tensor]: Losses prefixed ``sup.`` (if the batch has
+            labeled samples) and ``unsup.`` (if it has pseudo-labeled ones).
         """
-        num_sup = self._num_sup(data_samples)
-        if num_sup < len(data_samples):
+        num_weak = self._num_weak(data_samples)
+        if num_weak < len(data_samples):
             self._start_aux_branch()
-        with dsbn_split(self, num_sup):
+        with dsbn_split(self, num_weak):
             x = self.extract_feat(inputs)
             seg_logits = self.decode_head.forward(x)
             aux_logits = [
                 head.forward(x) for _, head in self._auxiliary_heads()
             ]
-        sup_samples, pseudo_samples = (data_samples[:num_sup],
-                                       data_samples[num_sup:])
+        is_pseudo = [
+            bool(s.metainfo.get(IS_PSEUDO, False)) for s in data_samples
+        ]
+        sup = [i for i, pseudo in enumerate(is_pseudo) if not pseudo]
+        pseudo = [i for i, pseudo in enumerate(is_pseudo) if pseudo]
         losses = dict()
-        if sup_samples:
+        if sup:
             losses.update(
                 add_prefix(
-                    self._sup_loss(seg_logits[:num_sup],
-                                   [a[:num_sup] for a in aux_logits],
-                                   sup_samples), SUP))
-        if pseudo_samples:
+                    self._sup_loss(seg_logits[sup],
+                                   [a[sup] for a in aux_logits],
+                                   [data_samples[i] for i in sup]), SUP))
+        if pseudo:
             losses.update(
                 add_prefix(
-                    self._unsup_loss(seg_logits[num_sup:], pseudo_samples),
+                    self._unsup_loss(seg_logits[pseudo],
+                                     [data_samples[i] for i in pseudo]),
                     UNSUP))
         return losses
 
-    def _num_sup(self, data_samples: SampleList) -> int:
-        """The number of labeled samples, which must all come first."""
-        flags = [bool(s.metainfo.get(IS_PSEUDO, False)) for s in data_samples]
-        num_sup = flags.count(False)
-        if any(flags[:num_sup]):
+    def _num_weak(self, data_samples: SampleList) -> int:
+        """The number of weakly augmented samples, which must come first."""
+        views = [s.metainfo.get(VIEW, WEAK) for s in data_samples]
+        if any(v not in (WEAK, STRONG) for v in views):
+            raise ValueError(f'{type(self).__name__} got views {views}; '
+                             f'each must be {WEAK!r} or {STRONG!r}.')
+        num_weak = views.count(WEAK)
+        if STRONG in views[:num_weak]:
             raise ValueError(
-                f'{type(self).__name__} needs the labeled samples first in '
-                f'the batch, got is_pseudo={flags}; use SemiSegSampler.')
-        return num_sup
+                f'{type(self).__name__} needs the weak views first in the '
+                f'batch (DSBN splits there), got views {views}; use '
+                'SemiSegSampler.')
+        return num_weak
 
     def _start_aux_branch(self) -> None:
-        """Copy DSBN main into aux the first time pseudo samples come."""
+        """Copy DSBN main into aux the first time strong views come."""
         if self.dsbn_aux_trained:
             return
         with torch.no_grad():

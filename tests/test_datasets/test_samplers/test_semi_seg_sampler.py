@@ -21,8 +21,13 @@ def dataset(semi_dataset_cfg, write_pseudo_labels, tmp_path):
     return dataset
 
 
+#: The tiny dataset: 6 labeled + 10 unlabeled images; index n + i is the
+#: strong view of image i.
+N, NUM_LABELED = 16, 6
+
+
 def build(dataset, **kwargs):
-    cfg = dict(type='SemiSegSampler', batch_size=4, num_labeled=2, seed=0)
+    cfg = dict(type='SemiSegSampler', batch_size=4, num_weak=2, seed=0)
     cfg.update(kwargs)
     return DATA_SAMPLERS.build(cfg, default_args=dict(dataset=dataset))
 
@@ -32,35 +37,55 @@ def batches(sampler, n):
     return [list(itertools.islice(it, sampler.batch_size)) for _ in range(n)]
 
 
-def test_labeled_only_until_pseudo_labels_then_mixed(dataset):
-    sampler = build(dataset)
-    for batch in batches(sampler, 5):
-        assert all(i < 6 for i in batch)
+def test_round_0_draws_weak_labeled_views_only(dataset):
+    for composition in ('union', 'split'):
+        for batch in batches(build(dataset, composition=composition), 10):
+            assert all(i < NUM_LABELED for i in batch)
+
+
+def test_union_halves_draw_from_labeled_and_pseudo_images(dataset):
+    """The release: a weak and a strong half, each uniform over the union."""
+    dataset.add_pseudo_labels()
+    weak, strong = [], []
+    for batch in batches(build(dataset), 400):
+        assert all(i < N for i in batch[:2])  # weak views
+        assert all(N <= i < 2 * N for i in batch[2:])  # strong views
+        weak += batch[:2]
+        strong += [i - N for i in batch[2:]]
+    for half in (weak, strong):
+        assert set(half) == set(range(N))  # every image, in both views
+        labeled_share = sum(i < NUM_LABELED for i in half) / len(half)
+        assert labeled_share == pytest.approx(NUM_LABELED / N, abs=0.01)
+
+
+def test_split_is_labeled_weak_then_pseudo_strong(dataset):
     dataset.add_pseudo_labels()
     seen_pseudo = set()
-    for batch in batches(sampler, 20):
-        assert all(i < 6 for i in batch[:2])
-        assert all(6 <= i < 16 for i in batch[2:])
+    for batch in batches(build(dataset, composition='split'), 20):
+        assert all(i < NUM_LABELED for i in batch[:2])
+        assert all(N + NUM_LABELED <= i < 2 * N for i in batch[2:])
         seen_pseudo.update(batch[2:])
-    assert seen_pseudo == set(range(6, 16))  # every pseudo sample is drawn
+    assert seen_pseudo == set(range(N + NUM_LABELED, 2 * N))
 
 
-def test_ranks_get_same_layout_and_disjoint_shards(dataset):
+@pytest.mark.parametrize('composition', ['union', 'split'])
+def test_ranks_get_same_layout_and_disjoint_shards(dataset, composition):
     dataset.add_pseudo_labels()
     per_rank = []
     for rank in range(2):
         with mock.patch(
                 'mmseg_sb.datasets.samplers.semi_seg_sampler.get_dist_info',
                 return_value=(rank, 2)):
-            per_rank.append(batches(build(dataset), 1))
+            per_rank.append(
+                batches(build(dataset, composition=composition), 2))
     for rank_batches in per_rank:
         for batch in rank_batches:
-            assert [i < 6 for i in batch] == [True, True, False, False]
-    # Within one pass over each part, the ranks' samples do not overlap.
-    labeled = [set(i for b in r for i in b[:2]) for r in per_rank]
-    pseudo = [set(i for b in r for i in b[2:]) for r in per_rank]
-    assert not labeled[0] & labeled[1]
-    assert not pseudo[0] & pseudo[1]
+            assert [i < N for i in batch] == [True, True, False, False]
+    # Within one pass over each stream, the ranks' samples do not overlap.
+    weak = [set(i for b in r for i in b[:2]) for r in per_rank]
+    strong = [set(i for b in r for i in b[2:]) for r in per_rank]
+    assert not weak[0] & weak[1]
+    assert not strong[0] & strong[1]
 
 
 def test_seeded_and_reproducible(dataset):
@@ -70,9 +95,11 @@ def test_seeded_and_reproducible(dataset):
 
 
 def test_bad_arguments(dataset):
-    with pytest.raises(ValueError, match='num_labeled=5'):
-        build(dataset, batch_size=4, num_labeled=5)
-    with pytest.raises(ValueError, match='num_labeled=0'):
-        build(dataset, num_labeled=0)
+    with pytest.raises(ValueError, match='num_weak=5'):
+        build(dataset, batch_size=4, num_weak=5)
+    with pytest.raises(ValueError, match='num_weak=0'):
+        build(dataset, num_weak=0)
+    with pytest.raises(ValueError, match="composition='mixed'"):
+        build(dataset, composition='mixed')
     with pytest.raises(TypeError, match='SemiSegDataset'):
         build(list(range(10)))

@@ -2,9 +2,19 @@
 import cv2
 import numpy as np
 import pytest
+from matplotlib import cbook
 
 from mmseg.registry import TRANSFORMS
 from mmseg_sb.datasets import STRONG_OPS, StrongAugment
+from mmseg_sb.datasets.transforms.strong_ops import jpeg_quality
+
+
+@pytest.fixture(scope='module')
+def photo():
+    """A real photograph (matplotlib's sample image, BGR uint8)."""
+    with cbook.get_sample_data('grace_hopper.jpg') as f:
+        buf = np.frombuffer(f.read(), np.uint8)
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR)
 
 
 def make_results(seed=0, h=48, w=64):
@@ -64,8 +74,6 @@ def test_point_ops_match_formulas():
     np.testing.assert_array_equal(
         apply_op('contrast_gamma', x),
         np.clip(np.rint(255 * (f / 255)**g), 0, 255).astype(np.uint8))
-    np.testing.assert_array_equal(
-        apply_op('solarize', x), np.where(x >= 128, 255 - x, x))
     img = make_results()['img']
     np.testing.assert_array_equal(
         apply_op('invert_channel', img), img[..., ::-1])
@@ -78,34 +86,74 @@ def test_point_ops_match_formulas():
     assert np.median(hue_shift) == int(-20 + 40 * 40 / 39)  # 21
 
 
-def test_equalize_flattens_each_channel_histogram():
-    rng = np.random.default_rng(0)
-    img = rng.integers(100, 140, (64, 64, 3), dtype=np.uint8)
-    out = apply_op('equalize', img)
-    for c in range(3):
-        assert out[..., c].min() < 10 and out[..., c].max() == 255
-        # Order-preserving per channel.
-        order = np.argsort(img[..., c], axis=None, kind='stable')
-        assert np.all(np.diff(out[..., c].flatten()[order].astype(int)) >= 0)
+def test_solarize_threshold_is_drawn_per_image_in_64_to_192():
+    x = np.arange(256, dtype=np.uint8).reshape(16, 16, 1).repeat(3, 2)
+    thresholds = set()
+    for seed in range(40):
+        out = apply_op('solarize', x, seed=seed)
+        inverted = x[..., 0] != out[..., 0]
+        t = int(x[..., 0][inverted].min())
+        np.testing.assert_array_equal(out, np.where(x >= t, 255 - x, x))
+        thresholds.add(t)
+    assert min(thresholds) >= 64 and max(thresholds) <= 192
+    assert len(thresholds) > 20  # not one fixed threshold
+    assert min(thresholds) < 90 and max(thresholds) > 165
+
+
+def test_equalize_spreads_lightness_and_keeps_colours(photo):
+    dull = cv2.convertScaleAbs(photo, alpha=0.4, beta=70)
+    out = apply_op('equalize', dull)
+    lab_in = cv2.cvtColor(dull, cv2.COLOR_BGR2Lab).astype(int)
+    lab_out = cv2.cvtColor(out, cv2.COLOR_BGR2Lab).astype(int)
+    assert np.ptp(lab_in[..., 0]) < 120 and np.ptp(lab_out[..., 0]) > 230
+
+    # Lightness equalised, its order kept (rank correlation).
+
+    def ranks(a):
+        return np.argsort(np.argsort(a.ravel(), kind='stable'))
+
+    assert np.corrcoef(ranks(lab_in[..., 0]), ranks(lab_out[..., 0]))[0,
+                                                                      1] > 0.98
+    # Colour (a, b) kept, up to 8-bit Lab rounding; equalising each BGR
+    # channel instead shifts it several times more.
+    ab_shift = np.abs(lab_out[..., 1:] - lab_in[..., 1:]).mean()
+    per_channel = cv2.merge([cv2.equalizeHist(c) for c in cv2.split(dull)])
+    lab_pc = cv2.cvtColor(per_channel, cv2.COLOR_BGR2Lab).astype(int)
+    assert ab_shift < 1.5
+    assert np.abs(lab_pc[..., 1:] - lab_in[..., 1:]).mean() > 3 * ab_shift
+
+
+@pytest.mark.parametrize('name', ['noise_gau', 'noise_pos'])
+def test_noise_is_one_value_per_pixel_for_all_channels(name):
+    flat = np.full((64, 64, 3), 128, dtype=np.uint8)
+    delta = apply_op(name, flat).astype(int) - 128
+    assert np.abs(delta).max() > 0
+    np.testing.assert_array_equal(delta[..., 0], delta[..., 1])
+    np.testing.assert_array_equal(delta[..., 0], delta[..., 2])
 
 
 def test_noise_statistics():
     flat = np.full((256, 256, 3), 128, dtype=np.uint8)
-    gau = apply_op('noise_gau', flat).astype(float) - 128
-    assert abs(gau.mean()) < 0.3
+    gau = apply_op('noise_gau', flat)[..., 0].astype(float) - 128
+    assert abs(gau.mean()) < 0.5
     assert gau.std() == pytest.approx((0.03 + 0.05 * 20 / 39) * 255, rel=0.03)
-    pos = apply_op('noise_pos', flat).astype(float) - 128
+    pos = apply_op('noise_pos', flat)[..., 0].astype(float) - 128
     lam = 10 + 5 * 20 / 39
-    assert abs(pos.mean()) < 0.3  # random sign
+    assert abs(pos.mean()) < 0.5  # random sign
     assert np.abs(pos).mean() == pytest.approx(lam, rel=0.03)
     assert np.abs(pos).var() == pytest.approx(lam, rel=0.1)  # Poisson
-    blur_in = np.zeros((41, 41, 3), np.uint8)
-    blur_in[20, 20] = 255
-    blurred = apply_op('blur', blur_in).astype(float)[..., 0]
-    sigma = 1.5 + 0.5 * 20 / 39
-    row = blurred[20, 16:25] / blurred[20, 20]
-    expected = np.exp(-np.arange(-4, 5)**2 / (2 * sigma**2))
-    np.testing.assert_allclose(row, expected, atol=0.06)
+
+
+def test_blur_kernel_is_about_3_3_sigma_wide():
+    impulse = np.zeros((41, 41, 3), np.uint8)
+    impulse[20, 20] = 255
+    blurred = apply_op('blur', impulse).astype(float)[..., 0]
+    sigma = 1.5 + 0.5 * 20 / 39  # 1.756: int(3.3 * sigma) = 5 taps
+    assert (blurred[20, 23:] == 0).all() and (blurred[20, :18] == 0).all()
+    assert (blurred[20, 18:23] > 0).all()
+    expected = np.exp(-np.arange(-2, 3)**2 / (2 * sigma**2))
+    expected = 255 * np.outer(expected, expected) / expected.sum()**2
+    np.testing.assert_allclose(blurred[18:23, 18:23], expected, atol=1.0)
 
 
 @pytest.mark.parametrize('name,lo,hi', [('dropout', 0.2, 0.5),
@@ -117,25 +165,74 @@ def test_dropout_like_fractions(name, lo, hi):
         assert lo - 0.02 <= changed <= hi + 0.02
 
 
-def test_coarse_dropout_drops_square_cells():
-    img = np.full((120, 120, 3), 100, dtype=np.uint8)
-    out = apply_op('coarse_dropout', img)
-    dropped = out == 0
-    assert 0.1 < dropped.mean() < 0.3
-    # Cells, not single pixels: most dropped pixels have a dropped neighbour.
-    neighbour = dropped[1:, :, :] & dropped[:-1, :, :]
-    assert neighbour.sum() > 0.4 * dropped.sum()
+def test_salt_pepper_values_follow_beta_half_half():
+    img = np.full((256, 256, 3), 100, dtype=np.uint8)
+    outs = [apply_op('salt_pepper', img, seed=seed) for seed in range(10)]
+    values = np.concatenate([out[out != 100] for out in outs]).astype(float)
+    assert values.size > 10000
+    for x in (10, 40, 90, 128, 170, 220, 245):
+        cdf = 2 / np.pi * np.arcsin(np.sqrt((x + 0.5) / 255))
+        assert (values <= x).mean() == pytest.approx(cdf, abs=0.02)
+    # Mostly near 0 or 255, yet not only the two extremes.
+    assert ((values > 60) & (values < 195)).mean() > 0.2
 
 
-def test_multiply_and_jpeg_and_shuffle():
+def fits_grid(mask, rows, cols):
+    """Whether ``mask`` is constant in each cell of a ``rows x cols`` grid
+    upscaled by nearest neighbour (source cell ``floor(i * rows / h)``)."""
+    h, w = mask.shape
+    row_cell = np.arange(h) * rows // h
+    col_cell = np.arange(w) * cols // w
+    first = np.searchsorted(row_cell, np.arange(rows))
+    small = mask[first][:, np.searchsorted(col_cell, np.arange(cols))]
+    return np.array_equal(small[row_cell][:, col_cell], mask)
+
+
+def test_coarse_dropout_drops_large_cells_of_a_3_to_5_grid():
+    img = np.full((120, 160, 3), 100, dtype=np.uint8)
+    dropped, differs, boundaries = [], False, set()
+    for seed in range(30):
+        out = apply_op('coarse_dropout', img, seed=seed)
+        keep = (out != 0).astype(np.uint8)
+        for c in range(3):
+            fits = [(rows, cols) for rows in (3, 4, 5) for cols in (3, 4, 5)
+                    if fits_grid(keep[..., c], rows, cols)]
+            assert fits, f'seed {seed}: channel {c} is not a coarse grid'
+            boundaries.update(
+                np.flatnonzero(np.diff(keep[..., c], axis=0).any(1)))
+        dropped.append(1 - keep.mean())
+        differs |= not (keep[..., 0] == keep[..., 1]).all()
+    assert np.mean(dropped) == pytest.approx(0.2, abs=0.05)
+    assert differs  # a mask per channel
+    # Grids of several sizes: cell edges at thirds, quarters and fifths.
+    assert {39, 29, 23} <= boundaries
+
+
+def test_jpeg_quality_is_7_to_17(photo):
+    assert (jpeg_quality(85), jpeg_quality(95)) == (17, 7)
+
+    def error_at(quality):
+        ok, buf = cv2.imencode('.jpg', photo,
+                               [cv2.IMWRITE_JPEG_QUALITY, quality])
+        return np.abs(cv2.imdecode(buf, cv2.IMREAD_COLOR).astype(int) -
+                      photo).mean()
+
+    errors = [
+        np.abs(
+            apply_op('jpeg_compression', photo, seed=seed).astype(int) -
+            photo).mean() for seed in range(8)
+    ]
+    assert all(error_at(17) - 1e-9 <= e <= error_at(7) + 1e-9 for e in errors)
+    assert len(set(errors)) > 1  # the quality is drawn per image
+    assert min(errors) > 2 * error_at(85)  # heavy, not near-lossless
+
+
+def test_multiply_and_shuffle():
     img = make_results(h=64)['img']
     out = apply_op('multiply', img).astype(float)
     for c in range(3):
         ratio = out[..., c][img[..., c] > 40] / img[..., c][img[..., c] > 40]
         assert 0.25 - 0.02 <= np.median(ratio) <= 2.5 + 0.02
-    smooth = cv2.GaussianBlur(img, (0, 0), 3)
-    jpeg = apply_op('jpeg_compression', smooth).astype(int)
-    assert 0 < np.abs(jpeg - smooth).mean() < 3
     shuffled = apply_op('channel_shuffle', img)
     assert sorted(shuffled.reshape(-1, 3).T.tolist()) == sorted(
         img.reshape(-1, 3).T.tolist())

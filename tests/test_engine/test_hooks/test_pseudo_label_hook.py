@@ -15,16 +15,32 @@ from mmseg_sb.engine.hooks.pseudo_label_hook import COMPLETE_MARKER
 
 @HOOKS.register_module()
 class BatchRecorderHook(Hook):
-    """Records, per iteration, the label files of the batch trained on."""
+    """Records, per iteration, the label files of the batch trained on and
+    the optimizer's (lr, weight decay) of a backbone and a decode-head
+    parameter."""
 
     priority = 'VERY_LOW'
 
     def __init__(self):
         self.batches = {}
+        self.views = {}
+        self.optim = {}
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
+        samples = data_batch['data_samples']
         self.batches[runner.iter] = [(s.is_pseudo, s.seg_map_path)
-                                     for s in data_batch['data_samples']]
+                                     for s in samples]
+        self.views[runner.iter] = [s.view for s in samples]
+        model = runner.model
+        names = {id(p): n for n, p in model.named_parameters()}
+        groups = {
+            names[id(g['params'][0])].split('.')[0]: g
+            for g in runner.optim_wrapper.optimizer.param_groups
+        }
+        self.optim[runner.iter] = {
+            part: (groups[part]['lr'], groups[part]['weight_decay'])
+            for part in ('backbone', 'decode_head')
+        }
 
 
 def recorder(runner):
@@ -58,18 +74,25 @@ def test_two_rounds_end_to_end(semi_runner_cfg):
         assert 0 <= stats['mIoU'] <= 1
         assert sum(stats['class_share']) == pytest.approx(1.0)
     assert not osp.exists(osp.join(root, 'round_3'))
-    batches = recorder(runner).batches
-    # Round 0: 4 labeled images per batch; rounds 1 and 2: [2 | 2], the
-    # pseudo labels read from that round's folder.
+    batches, views = recorder(runner).batches, recorder(runner).views
+    # Round 0: 4 labeled, weak images per batch; rounds 1 and 2: 2 weak | 2
+    # strong views of labeled or pseudo-labeled images, the pseudo labels
+    # read from that round's folder.
     for it in range(10):
         flags = [p for p, _ in batches[it]]
         if it < 4:
-            assert flags == [False] * 4
+            assert flags == [False] * 4 and views[it] == ['weak'] * 4
             continue
         r = 1 if it < 7 else 2
-        assert flags == [False, False, True, True]
-        for _, path in batches[it][2:]:
-            assert path.startswith(osp.join(root, f'round_{r}') + os.sep)
+        assert views[it] == ['weak', 'weak', 'strong', 'strong']
+        for pseudo, path in batches[it]:
+            if pseudo:
+                assert path.startswith(osp.join(root, f'round_{r}') + os.sep)
+    # Over the student rounds both kinds appear in both halves.
+    kinds = {(v, p)
+             for it in range(4, 10)
+             for v, (p, _) in zip(views[it], batches[it])}
+    assert ('strong', False) in kinds or ('weak', True) in kinds
     hook = next(h for h in runner.hooks if isinstance(h, PseudoLabelHook))
     assert hook.round == 2
     # Previews (image with pseudo label and ground truth) and the round's
@@ -86,9 +109,33 @@ def test_two_rounds_end_to_end(semi_runner_cfg):
     assert any('pseudo/share_road' in row for row in logged)
 
 
+def test_optimizer_settings_per_round(semi_runner_cfg):
+    """Teacher: MMSeg's recipe (one lr, weight decay 5e-4); students: the
+    release's (lr x 0.2, decode head x 10, weight decay 0), read from the
+    real param groups at every iteration of a 3-round run."""
+    cfg = semi_runner_cfg(round_iters=(4, 3, 3))
+    cfg.custom_hooks.append(dict(type='BatchRecorderHook'))
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    optim = recorder(runner).optim
+    base_lr = cfg.optim_wrapper.optimizer.lr
+    starts, lengths = (0, 4, 7), (4, 3, 3)
+    for r, (start, n) in enumerate(zip(starts, lengths)):
+        for it in range(start, start + n):
+            poly = (1 - (it - start) / (n - 1))**0.9
+            backbone, head = optim[it]['backbone'], optim[it]['decode_head']
+            round_lr = base_lr * (1.0 if r == 0 else 0.2) * poly
+            head_mult = 1.0 if r == 0 else 10.0
+            weight_decay = 5e-4 if r == 0 else 0.0
+            assert backbone == pytest.approx((round_lr, weight_decay))
+            assert head == pytest.approx((round_lr * head_mult, weight_decay))
+
+
 def test_resume_mid_round_reuses_complete_labels(semi_runner_cfg, tmp_path):
     cfg = semi_runner_cfg(round_iters=(4, 3, 3))
-    Runner.from_cfg(cfg).train()
+    cfg.custom_hooks.append(dict(type='BatchRecorderHook'))
+    first = Runner.from_cfg(cfg)
+    first.train()
     marker = osp.join(cfg.work_dir, 'pseudo_labels', 'round_1',
                       COMPLETE_MARKER)
     stamp = os.stat(marker).st_mtime_ns
@@ -105,8 +152,14 @@ def test_resume_mid_round_reuses_complete_labels(semi_runner_cfg, tmp_path):
     assert os.stat(marker).st_mtime_ns == stamp  # round 1 not relabeled
     batches = recorder(runner).batches
     assert sorted(batches) == [6, 7, 8, 9]
-    assert all('round_1' in p for _, p in batches[6][2:])
-    assert all('round_2' in p for _, p in batches[7][2:])
+    # The resumed run's optimizer settings are the uninterrupted run's.
+    for it in (6, 7, 8, 9):
+        for part in ('backbone', 'decode_head'):
+            assert recorder(runner).optim[it][part] == pytest.approx(
+                recorder(first).optim[it][part], rel=1e-9, abs=1e-12)
+    for it, r in ((6, 1), (7, 2)):
+        paths = [path for pseudo, path in batches[it] if pseudo]
+        assert all(f'round_{r}' in path for path in paths)
 
 
 def test_interrupted_labeling_is_redone_on_resume(semi_runner_cfg,
@@ -140,7 +193,8 @@ def test_interrupted_labeling_is_redone_on_resume(semi_runner_cfg,
     assert osp.exists(osp.join(round_1, COMPLETE_MARKER))
     batches = recorder(runner).batches
     assert min(batches) == 4  # resumed at the labeling, end of round 0
-    assert all('round_1' in p for _, p in batches[4][2:])
+    paths = [path for pseudo, path in batches[4] if pseudo]
+    assert paths and all('round_1' in path for path in paths)
 
 
 def test_student_init_initial_restores_start_weights(semi_runner_cfg):
@@ -255,7 +309,7 @@ def _train_on_rank(rank, world, init_file, cfg_dict, results):
         cfg.custom_hooks.append(dict(type='BatchRecorderHook'))
         runner = Runner.from_cfg(cfg)
         runner.train()
-        results[rank] = recorder(runner).batches
+        results[rank] = (recorder(runner).batches, recorder(runner).views)
     finally:
         dist.destroy_process_group()
 
@@ -274,13 +328,17 @@ def test_two_process_rounds(semi_runner_cfg, tmp_path):
         assert len(label_files(osp.join(root, f'round_{r}'))) == 10
         with open(osp.join(root, f'round_{r}', COMPLETE_MARKER)) as f:
             assert json.load(f)['num_images'] == 10  # each image once
-    # Every rank switched at the same iteration and reads the same round;
-    # the ranks draw different samples.
+    # Every rank switched at the same iteration (the same weak/strong layout,
+    # where DSBN splits) and reads the same round; the ranks draw different
+    # samples.
+    batches = {rank: results[rank][0] for rank in (0, 1)}
+    views = {rank: results[rank][1] for rank in (0, 1)}
     for it in range(6):
-        layouts = [[p for p, _ in results[rank][it]] for rank in (0, 1)]
-        assert layouts[0] == layouts[1]
+        assert views[0][it] == views[1][it]
         if it >= 2:
+            assert views[0][it] == ['weak', 'weak', 'strong', 'strong']
             r = 1 if it < 4 else 2
             for rank in (0, 1):
-                assert all(f'round_{r}' in p for _, p in results[rank][it][2:])
-    assert results[0][3] != results[1][3]
+                assert all(f'round_{r}' in path
+                           for pseudo, path in batches[rank][it] if pseudo)
+    assert batches[0][3] != batches[1][3]

@@ -3,7 +3,7 @@ import pytest
 import torch
 from mmengine.optim.scheduler import PolyLR
 
-from mmseg_sb.engine import RoundPolyLR
+from mmseg_sb.engine import RoundPolyLR, RoundPolyParamScheduler
 
 
 def lrs(scheduler, optimizer, steps):
@@ -64,3 +64,40 @@ def test_round_mults_and_resume_keeps_config():
 def test_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         RoundPolyLR(sgd(), **kwargs)
+
+
+def test_group_round_mults_and_weight_decay_per_round():
+    """The student settings of the release: the decode head's group at 10x
+    in student rounds only; weight decay for the teacher only."""
+    backbone, head = (torch.nn.Parameter(torch.zeros(1)),
+                      torch.nn.Parameter(torch.zeros(1)))
+    opt = torch.optim.SGD([
+        dict(params=[backbone]),
+        dict(params=[head], round_lr_mults=[1.0, 10.0])
+    ],
+                          lr=0.1,
+                          weight_decay=5e-4)
+    rounds = [3, 3, 3]
+    lr = RoundPolyLR(opt, round_iters=rounds, round_mults=[1.0, 0.2])
+    wd = RoundPolyParamScheduler(
+        opt,
+        param_name='weight_decay',
+        round_iters=rounds,
+        round_mults=[1.0, 0.0],
+        power=0.0)
+    seen = []
+    for _ in range(9):
+        seen.append([(g['lr'], g['weight_decay']) for g in opt.param_groups])
+        opt.step()
+        lr.step()
+        wd.step()
+    for it in (0, 3, 6):  # the first iteration of each round
+        mult, decay = (1.0, 5e-4) if it == 0 else (0.2, 0.0)
+        head_mult = 1.0 if it == 0 else 10.0
+        assert seen[it][0] == pytest.approx((0.1 * mult, decay))
+        assert seen[it][1] == pytest.approx((0.1 * mult * head_mult, decay))
+    assert all(s[0][1] == 5e-4 for s in seen[:3])  # constant in a round
+    with pytest.raises(ValueError, match='round_lr_mults'):
+        RoundPolyLR(
+            torch.optim.SGD([dict(params=[head], round_lr_mults=[])], lr=0.1),
+            round_iters=rounds)

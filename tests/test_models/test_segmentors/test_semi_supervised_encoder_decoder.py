@@ -9,6 +9,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+from mmseg.utils import add_prefix
 from mmseg_sb.models import DSBN, SelfCorrectionLoss
 
 
@@ -35,11 +36,16 @@ def deeplab_cfg(cfg):
     return cfg
 
 
-def make_batch(num_sup, num_pseudo, size=32, seed=0):
+def make_batch(num_sup, num_pseudo, size=32, seed=0, pseudo=None, views=None):
+    """``num_sup`` labeled then ``num_pseudo`` pseudo samples, labeled ones
+    weak and pseudo ones strong, unless ``pseudo`` / ``views`` list each
+    sample's kind and view."""
+    pseudo = pseudo or [i >= num_sup for i in range(num_sup + num_pseudo)]
+    views = views or ['strong' if p else 'weak' for p in pseudo]
     g = torch.Generator().manual_seed(seed)
-    inputs = torch.randn(num_sup + num_pseudo, 3, size, size, generator=g)
+    inputs = torch.randn(len(pseudo), 3, size, size, generator=g)
     samples = []
-    for i in range(num_sup + num_pseudo):
+    for is_pseudo, view in zip(pseudo, views):
         label = torch.randint(0, 19, (1, size, size), generator=g)
         label[:, :3] = 255
         s = SegDataSample(
@@ -47,7 +53,8 @@ def make_batch(num_sup, num_pseudo, size=32, seed=0):
                 img_shape=(size, size),
                 ori_shape=(size, size),
                 pad_shape=(size, size),
-                is_pseudo=i >= num_sup))
+                is_pseudo=is_pseudo,
+                view=view))
         s.gt_sem_seg = PixelData(data=label)
         samples.append(s)
     return inputs, samples
@@ -95,6 +102,58 @@ def test_losses_match_mmseg_on_each_part(tiny_model_cfg, make_cfg):
     torch.testing.assert_close(losses['unsup.loss_sc'], unsup_ref)
     expected_keys = {f'sup.{k}' for k in sup_ref} | {'unsup.loss_sc'}
     assert set(losses) == expected_keys
+
+
+@pytest.mark.parametrize('make_cfg', [deeplab_cfg, psp_cfg])
+def test_union_batch_loss_follows_each_samples_kind(tiny_model_cfg, make_cfg):
+    """The release's batch: a weak and a strong half, each mixing labeled and
+    pseudo-labeled samples."""
+    cfg = make_cfg(tiny_model_cfg)
+    torch.manual_seed(0)
+    semi = MODELS.build(cfg).train()
+    with torch.no_grad():  # make the branches differ once aux is started
+        semi.loss(*make_batch(2, 2))
+        for m in semi.modules():
+            if isinstance(m, DSBN):
+                m.aux.weight.mul_(1.5)
+    pseudo = [True, False, False, True, False]
+    views = ['weak', 'weak', 'strong', 'strong', 'strong']
+    inputs, samples = make_batch(0, 0, pseudo=pseudo, views=views)
+    losses = semi.loss(inputs, samples)
+
+    # Reference: each half through its own branch (its own batch
+    # statistics), then each sample's loss by its kind.
+    main, aux = plain_twin(semi, cfg, 'main'), plain_twin(semi, cfg, 'aux')
+    logits = torch.cat([
+        main.decode_head.forward(main.extract_feat(inputs[:2])),
+        aux.decode_head.forward(aux.extract_feat(inputs[2:]))
+    ])
+    aux_logits = None
+    if semi.with_auxiliary_head:
+        aux_logits = torch.cat([
+            main.auxiliary_head.forward(main.extract_feat(inputs[:2])),
+            aux.auxiliary_head.forward(aux.extract_feat(inputs[2:]))
+        ])
+    sup, unsup = [1, 2, 4], [0, 3]
+    sup_samples = [samples[i] for i in sup]
+    sup_ref = add_prefix(
+        main.decode_head.loss_by_feat(logits[sup], sup_samples), 'decode')
+    if aux_logits is not None:
+        sup_ref.update(
+            add_prefix(
+                main.auxiliary_head.loss_by_feat(aux_logits[sup], sup_samples),
+                'aux'))
+    for key, value in sup_ref.items():
+        torch.testing.assert_close(losses[f'sup.{key}'], value)
+    unsup_logits = F.interpolate(logits[unsup], size=(32, 32), mode='bilinear')
+    labels = torch.cat([samples[i].gt_sem_seg.data for i in unsup])
+    torch.testing.assert_close(losses['unsup.loss_sc'],
+                               SelfCorrectionLoss()(unsup_logits, labels))
+    assert set(losses) == {f'sup.{k}' for k in sup_ref} | {'unsup.loss_sc'}
+    # A batch of pseudo-labeled samples only has no supervised loss.
+    only_pseudo = semi.loss(*make_batch(
+        0, 0, pseudo=[True] * 4, views=['weak', 'weak', 'strong', 'strong']))
+    assert set(only_pseudo) == {'unsup.loss_sc'}
 
 
 def test_labeled_only_batch_is_mmseg_supervised(tiny_model_cfg):
@@ -163,11 +222,14 @@ def test_predict_matches_encoder_decoder(tiny_model_cfg):
     assert out[0].pred_sem_seg.data.shape == (1, 32, 32)
 
 
-def test_pseudo_before_labeled_raises(tiny_model_cfg):
+def test_strong_before_weak_raises(tiny_model_cfg):
     semi = MODELS.build(deeplab_cfg(tiny_model_cfg)).train()
     inputs, samples = make_batch(2, 2)
-    with pytest.raises(ValueError, match='labeled samples first'):
+    with pytest.raises(ValueError, match='weak views first'):
         semi.loss(inputs.flip(0), samples[::-1])
+    samples[0].set_metainfo(dict(view='medium'))
+    with pytest.raises(ValueError, match="'medium'"):
+        semi.loss(inputs, samples)
 
 
 def test_without_dsbn_and_bad_semi_cfg(tiny_model_cfg):
