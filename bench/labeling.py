@@ -19,9 +19,9 @@ from mmengine.dataset import pseudo_collate
 from torch.utils.data import DataLoader
 
 from mmseg.registry import DATASETS
-from mmseg_sb.datasets import make_synthetic_cityscapes
 from mmseg_sb.engine import PseudoLabeler
 from mmseg_sb.engine.pseudo_labeler import _ShardDataset
+from mmseg_sb.testing import make_synthetic_cityscapes
 
 from _common import build, model_cfgs, report  # isort: skip
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from mmseg.datasets.transforms import PhotoMetricDistortion
 from mmseg_sb.datasets import STRONG_OPS, StrongAugment
-from mmseg_sb.datasets.synthetic_cityscapes import draw_scene
+from mmseg_sb.testing.synthetic_cityscapes import draw_scene
 
 from _common import report  # isort: skip
 

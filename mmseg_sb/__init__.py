@@ -13,4 +13,16 @@ from .version import __version__, version_info
 
 register_checkpoint_loader()
 
-__all__ = ['__version__', 'version_info']
+
+def registered_names() -> set:
+    """Names of the components this package registers in MMSeg's
+    registries (the ``type`` a config gives them)."""
+    from . import datasets, engine, models
+    return {
+        name
+        for module in (datasets, engine, models)
+        for name in module.__all__ if isinstance(getattr(module, name), type)
+    }
+
+
+__all__ = ['__version__', 'version_info', 'registered_names']

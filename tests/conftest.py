@@ -11,7 +11,7 @@ from mmengine.config import ConfigDict
 from mmengine.registry import init_default_scope
 
 import mmseg_sb  # noqa: F401  (registers components)
-from mmseg_sb.datasets import make_synthetic_cityscapes
+from mmseg_sb.testing import make_synthetic_cityscapes
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 IMG_SIZE = (32, 64)

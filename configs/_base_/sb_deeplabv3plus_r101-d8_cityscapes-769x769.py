@@ -25,7 +25,9 @@ optim_wrapper = dict(_delete_=True, **_base_.self_training_optim_wrapper)
 param_scheduler = _base_.self_training_scheduler
 train_cfg = _base_.self_training_cfg
 default_hooks = dict(checkpoint=_base_.self_training_checkpoint)
-custom_hooks = [_base_.pseudo_label_hook]
+# The rounds; at the end, the student exported as a plain MMSeg model
+# (work_dir/export/: EncoderDecoder, plain norm layers).
+custom_hooks = [_base_.pseudo_label_hook, dict(type='ExportModelHook')]
 # DSBN's aux branch gets no gradient in round 0 (weak views only).
 find_unused_parameters = True
 randomness = dict(seed=1024)

@@ -1,7 +1,9 @@
-# Supervised baseline of the demo: the same model, data, weak pipeline and
-# total iterations as configs/demo/sb_deeplabv3plus_r18_synthetic.py, trained
-# on the labeled images only (MMSeg's EncoderDecoder, plain BN, poly lr over
-# the whole run).
+# Supervised baseline of the demo, and the teacher of its self-training run:
+# the same model, data and weak pipeline as
+# configs/demo/sb_deeplabv3plus_r18_synthetic.py, trained on the labeled
+# images only (MMSeg's EncoderDecoder, plain BN) with the teacher's recipe
+# (lr 0.05, weight decay 5e-4, poly to 0) for the teacher's iterations, by
+# which its validation mIoU has stopped improving.
 _base_ = './sb_deeplabv3plus_r18_synthetic.py'
 
 model = dict(
@@ -14,7 +16,7 @@ model = dict(
     type='EncoderDecoder')
 train_dataloader = dict(
     _delete_=True,
-    batch_size=4,
+    batch_size=8,
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
@@ -31,7 +33,8 @@ param_scheduler = [
         eta_min=0.0,
         power=0.9,
         begin=0,
-        end=_base_.train_cfg.max_iters,
+        end=_base_.teacher_iters,
         by_epoch=False)
 ]
+train_cfg = dict(max_iters=_base_.teacher_iters)
 custom_hooks = []

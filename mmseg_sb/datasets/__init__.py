@@ -1,10 +1,6 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
 from .samplers import SemiSegSampler
 from .semi_seg_dataset import SemiSegDataset
-from .synthetic_cityscapes import make_synthetic_cityscapes
 from .transforms import STRONG_OPS, StrongAugment
 
-__all__ = [
-    'SemiSegDataset', 'SemiSegSampler', 'StrongAugment', 'STRONG_OPS',
-    'make_synthetic_cityscapes'
-]
+__all__ = ['SemiSegDataset', 'SemiSegSampler', 'StrongAugment', 'STRONG_OPS']

@@ -2,10 +2,13 @@
 from .checkpoint import (history_buffer_method, load_from_local,
                          mmengine_checkpoint_globals,
                          register_checkpoint_loader)
+from .export import (export_model, export_state, load_state_dict, plain_config,
+                     plain_state_dict)
 from .sample_keys import IS_PSEUDO, STRONG, VIEW, VIEWS, WEAK
 
 __all__ = [
-    'IS_PSEUDO', 'VIEW', 'VIEWS', 'WEAK', 'STRONG', 'history_buffer_method',
-    'load_from_local', 'mmengine_checkpoint_globals',
+    'export_model', 'export_state', 'load_state_dict', 'plain_config',
+    'plain_state_dict', 'IS_PSEUDO', 'VIEW', 'VIEWS', 'WEAK', 'STRONG',
+    'history_buffer_method', 'load_from_local', 'mmengine_checkpoint_globals',
     'register_checkpoint_loader'
 ]

@@ -9,9 +9,9 @@ import pytest
 from mmengine.config import Config
 
 from mmseg.registry import MODELS
-from mmseg_sb.datasets import make_synthetic_cityscapes
 from mmseg_sb.datasets.splits import draw_split, write_ann_file
 from mmseg_sb.models import DSBN
+from mmseg_sb.testing import make_synthetic_cityscapes
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 LEAF_CONFIGS = sorted(

@@ -32,9 +32,9 @@ IMG_SUFFIX = '_leftImg8bit.png'
 SEG_SUFFIX = '_gtFine_labelTrainIds.png'
 #: Train ids of the background bands, top to bottom.
 SKY, BUILDING, ROAD = 10, 2, 0
-#: Train ids of the objects (sidewalk, pole, traffic sign, vegetation,
-#: person, car, truck, bicycle); the other 8 train ids never appear.
-OBJECT_CLASSES = (1, 5, 7, 8, 11, 13, 14, 18)
+#: Train ids of the objects (pole, traffic sign, vegetation, person, car);
+#: the other 11 train ids never appear.
+OBJECT_CLASSES = (5, 7, 8, 11, 13)
 #: Cities of each split (Cityscapes' naming: ``{city}_{seq}_{frame}``).
 CITIES = {
     'train': ('aachen', 'bochum'),
@@ -53,26 +53,20 @@ TEXTURES = {
     ROAD: ('flat', 0),
     SKY: ('flat', 0),
     BUILDING: ('grid', 0),
-    1: ('stripes', 0),
-    5: ('stripes', 90),
+    5: ('stripes', 0),
     7: ('stripes', 45),
-    8: ('stripes', 135),
-    11: ('checker', 0),
-    13: ('checker', 45),
-    14: ('grid', 45),
-    18: ('dots', 0),
+    8: ('dots', 0),
+    11: ('stripes', 90),
+    13: ('checker', 0),
 }
 #: Shape of each object class: (kind, height range, width range), sizes as
 #: fractions of the image height.
 SHAPES = {
-    1: ('rectangle', (0.15, 0.3), (0.6, 1.2)),
-    5: ('rectangle', (0.4, 0.7), (0.06, 0.12)),
-    7: ('diamond', (0.2, 0.35), (0.2, 0.35)),
-    8: ('ellipse', (0.3, 0.5), (0.4, 0.8)),
-    11: ('ellipse', (0.35, 0.6), (0.15, 0.25)),
-    13: ('rectangle', (0.2, 0.35), (0.4, 0.7)),
-    14: ('rectangle', (0.35, 0.55), (0.6, 1.0)),
-    18: ('ellipse', (0.2, 0.3), (0.3, 0.45)),
+    5: ('rectangle', (0.45, 0.7), (0.08, 0.14)),
+    7: ('diamond', (0.25, 0.4), (0.25, 0.4)),
+    8: ('ellipse', (0.3, 0.5), (0.5, 0.9)),
+    11: ('ellipse', (0.4, 0.6), (0.15, 0.25)),
+    13: ('rectangle', (0.2, 0.35), (0.5, 0.8)),
 }
 TEXTURE_PERIOD = 8.0
 TEXTURE_AMPLITUDE = 45.0
@@ -82,22 +76,22 @@ OBJECT_COLOUR_RANGE = (40, 216)
 CONDITIONS = {
     'clear':
     dict(
-        illumination=(0.9, 1.15),
-        cast=(0.95, 1.05),
-        contrast=(0.9, 1.1),
+        illumination=(0.85, 1.15),
+        cast=(0.93, 1.07),
+        contrast=(0.85, 1.1),
         haze=(0.0, 0.1),
         noise=(2.0, 5.0),
-        scale=(0.9, 1.2),
+        scale=(0.8, 1.2),
         num_objects=(3, 6)),
     'any':
     dict(
-        illumination=(0.35, 1.5),
-        cast=(0.7, 1.3),
-        contrast=(0.45, 1.1),
-        haze=(0.0, 0.5),
-        noise=(2.0, 14.0),
-        scale=(0.5, 1.2),
-        num_objects=(3, 11)),
+        illumination=(0.6, 1.3),
+        cast=(0.85, 1.15),
+        contrast=(0.65, 1.1),
+        haze=(0.0, 0.25),
+        noise=(2.0, 8.0),
+        scale=(0.6, 1.2),
+        num_objects=(3, 9)),
 }
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mmseg.datasets import CityscapesDataset
-from mmseg_sb.datasets import make_synthetic_cityscapes
+from mmseg_sb.testing import make_synthetic_cityscapes
 
 
 def test_layout_read_by_mmseg_cityscapes(tmp_path):

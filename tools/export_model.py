@@ -1,0 +1,39 @@
+# Copyright (c) mmseg_sb contributors. All rights reserved.
+"""Export a trained checkpoint as a plain MMSeg model.
+
+Writes OUT_DIR/model-<hash>.pth (state dict and meta; DSBN main branches as
+the norm layers they replaced; model.pth links to it) and OUT_DIR/config.py
+(MMSeg's EncoderDecoder, plain norm layers, the run's test pipeline and
+test_cfg), which MMSeg alone builds, loads, tests and deploys.
+
+Usage: python tools/export_model.py CONFIG CHECKPOINT OUT_DIR
+"""
+import argparse
+import sys
+
+from mmengine.config import Config
+
+import mmseg_sb  # noqa: F401  (registers the components of CONFIG)
+from mmseg_sb.utils import export_model
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument(
+        'config', help='the config the checkpoint was '
+        'trained with')
+    parser.add_argument(
+        'checkpoint', help='a checkpoint of any round, '
+        'DDP-saved or not')
+    parser.add_argument('out_dir')
+    args = parser.parse_args(argv)
+    try:
+        path = export_model(
+            Config.fromfile(args.config), args.checkpoint, args.out_dir)
+    except (FileNotFoundError, ValueError) as e:
+        sys.exit(f'export_model: {e}')
+    print(f'Wrote {path} and {args.out_dir}/config.py')
+
+
+if __name__ == '__main__':
+    main()
