@@ -1,10 +1,11 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
 """The built-in demo: the paper's protocol on generated data, on a CPU.
 
-1. Writes a small dataset in Cityscapes' layout (``data/synthetic_cityscapes``):
-   a few labeled images taken in clear conditions (one city), an unlabeled
-   pool and a validation set taken in any condition (illumination, colour
-   cast, contrast, haze, noise, object size and clutter vary).
+1. Writes a small dataset in Cityscapes' layout
+   (``data/synthetic_cityscapes``): a few labeled images taken in clear
+   conditions (one city), an unlabeled pool and a validation set taken in
+   any condition (illumination, colour cast, contrast, haze, noise, object
+   size and clutter vary).
 2. Trains the supervised baseline on the labeled images
    (``configs/demo/sup_deeplabv3plus_r18_synthetic.py``) until its validation
    mIoU has stopped improving. It is the teacher.
@@ -92,7 +93,8 @@ class ProgressBarHook(Hook):
         fill = int(self.width * frac)
         say(
             f'\r  {name:<28} [{"#" * fill}{"." * (self.width - fill)}] '
-            f'{done - begin:>5}/{end - begin} it, {time.time() - self.start:4.0f} s',
+            f'{done - begin:>5}/{end - begin} it, '
+            f'{time.time() - self.start:4.0f} s',
             end='')
 
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
