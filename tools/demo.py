@@ -43,7 +43,7 @@ from mmengine.runner import Runner
 from mmseg_sb.datasets.splits import draw_split, write_ann_file
 from mmseg_sb.engine import PseudoLabelHook
 from mmseg_sb.engine.hooks.pseudo_label_hook import COMPLETE_MARKER
-from mmseg_sb.testing import CLEAR_CITY, make_synthetic_cityscapes
+from mmseg_sb.testing import CLEAR_CITY, make_synthetic_cityscapes, val_mious
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SB_CONFIG = osp.join(REPO, 'configs/demo/sb_deeplabv3plus_r18_synthetic.py')
@@ -51,7 +51,7 @@ SUP_CONFIG = osp.join(REPO, 'configs/demo/sup_deeplabv3plus_r18_synthetic.py')
 CONTROL_CONFIG = osp.join(
     REPO, 'configs/demo/sup_deeplabv3plus_r18_synthetic_continued.py')
 #: The demo data: images per split, labeled train images, image size.
-NUM_IMAGES = dict(train=120, val=40)
+NUM_IMAGES = dict(train=320, val=40)
 NUM_LABELED = 20
 IMG_SIZE = (64, 128)
 #: The terminal of the user, kept while MMEngine's console goes to a file.
@@ -89,6 +89,9 @@ class ProgressBarHook(Hook):
         self.round = None
 
     def _bar(self, runner, done: int, begin: int, end: int, name: str):
+        step = max((end - begin) // 100, 1)  # redraw at most 100 times
+        if (done - begin) % step and done != end:
+            return
         frac = (done - begin) / max(end - begin, 1)
         fill = int(self.width * frac)
         say(
@@ -143,13 +146,6 @@ def prepare_data(data_root: str, split: str, seed: int) -> None:
     split_dir = osp.join(data_root, 'splits', split)
     write_ann_file(labeled, osp.join(split_dir, 'labeled.txt'))
     write_ann_file(unlabeled, osp.join(split_dir, 'unlabeled.txt'))
-
-
-def val_mious(runner: Runner) -> dict:
-    """Validation mIoU per iteration, from MMEngine's scalars.json."""
-    with open(osp.join(runner.log_dir, 'vis_data', 'scalars.json')) as f:
-        rows = [json.loads(line) for line in f]
-    return {r['step']: r['mIoU'] for r in rows if 'mIoU' in r}
 
 
 def run_stage(stage: str, config: str, work_dir: str, data_root: str,
@@ -222,13 +218,13 @@ def run_seed(args, seed: int) -> dict:
 def result_rows(sup: Runner, sb: Runner, control: Runner) -> list:
     """(stage, iterations, pseudo-label mIoU or None, val mIoU) per row."""
     teacher_iters = sup.max_iters
-    sup_miou = val_mious(sup)[teacher_iters]
-    control_miou = val_mious(control)[control.max_iters]
+    sup_miou = val_mious(sup.work_dir)[teacher_iters]
+    control_miou = val_mious(control.work_dir)[control.max_iters]
     rows = [('supervised (the teacher)', teacher_iters, None, sup_miou),
             ('supervised, trained on (control)',
              teacher_iters + control.max_iters, None, control_miou)]
     hook = next(h for h in sb.hooks if isinstance(h, PseudoLabelHook))
-    mious = val_mious(sb)
+    mious = val_mious(sb.work_dir)
     end = 0
     for r, iters in enumerate(hook.round_iters):
         end += iters
@@ -376,7 +372,7 @@ def write_curves(result: dict) -> str:
     for runner, shift, name in ((sup, 0, 'supervised (teacher)'),
                                 (control, offset, 'supervised, trained on'),
                                 (sb, offset, 'self-training')):
-        mious = val_mious(runner)
+        mious = val_mious(runner.work_dir)
         steps = sorted(mious)
         ax.plot([s + shift for s in steps], [mious[s] for s in steps],
                 marker='.',

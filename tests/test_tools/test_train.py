@@ -1,12 +1,12 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
 """tools/train.py and tools/test.py, run as a user runs them."""
-import json
-import os
 import os.path as osp
 import subprocess
 import sys
 
 import pytest
+
+from mmseg_sb.testing import val_mious
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -52,22 +52,13 @@ def tiny_options(data_root, work_dir, rounds=(3, 3)):
 DEMO_CFG = 'configs/demo/sb_deeplabv3plus_r18_synthetic.py'
 
 
-def last_val_miou(work_dir):
-    """mIoU of the last validation, from MMEngine's scalars.json."""
-    runs = sorted(d for d in os.listdir(work_dir) if d[0].isdigit())
-    path = osp.join(work_dir, runs[-1], 'vis_data', 'scalars.json')
-    with open(path) as f:
-        rows = [json.loads(line) for line in f]
-    return [r for r in rows if 'mIoU' in r][-1]
-
-
 def test_train_then_resume_then_test(cityscapes_root, tmp_path):
     work_dir = str(tmp_path / 'wd')
     first = run_tool(['tools/train.py', DEMO_CFG] +
                      tiny_options(cityscapes_root, work_dir, rounds=(3, 3)))
     assert first.returncode == 0, first.stderr[-3000:]
     assert osp.isfile(osp.join(work_dir, 'iter_6.pth'))
-    assert last_val_miou(work_dir)['step'] == 6
+    assert max(val_mious(work_dir)) == 6
     # The same run with one more student round: --resume continues from
     # iter_6 (the end of round 1), labels round 2 and trains it.
     resumed = run_tool(

@@ -20,6 +20,7 @@ from mmseg.models import SegTTAModel
 from mmseg.registry import HOOKS
 from ...datasets import SemiSegDataset, SemiSegSampler
 from ..pseudo_labeler import PseudoLabeler
+from ..rounds import round_of, round_starts
 from ..schedulers import RoundPolyParamScheduler
 
 #: Student initialisation at the start of a round.
@@ -125,9 +126,7 @@ class PseudoLabelHook(Hook):
             raise ValueError(f'PseudoLabelHook student_init={student_init!r}'
                              f' must be one of {STUDENT_INITS}.')
         self.round_iters = round_iters
-        self.round_starts = [
-            sum(round_iters[:r]) for r in range(len(round_iters))
-        ]
+        self.round_starts = round_starts(round_iters)
         self.teacher_checkpoint = teacher_checkpoint
         self.student_init = student_init
         self.reset_optimizer = reset_optimizer
@@ -153,7 +152,7 @@ class PseudoLabelHook(Hook):
                 self._save_initial_weights(runner)
             if self.teacher_checkpoint is not None:
                 self._load_teacher(runner)
-        r = self._round_of(runner.iter)
+        r = round_of(runner.iter, self.round_iters)
         if self._resumed_state is not None:
             done = self._resumed_state['round_iters'][:r]
             if done != self.round_iters[:r]:
@@ -173,7 +172,7 @@ class PseudoLabelHook(Hook):
         """At the end of a round, label and start the next one."""
         done = runner.iter + 1
         if done < runner.max_iters and done in self.round_starts[1:]:
-            self._enter_round(runner, self._round_of(done))
+            self._enter_round(runner, round_of(done, self.round_iters))
 
     def before_train_iter(self,
                           runner,
@@ -194,11 +193,6 @@ class PseudoLabelHook(Hook):
     # ------------------------------------------------------------------
     # Rounds
     # ------------------------------------------------------------------
-    def _round_of(self, done_iters: int) -> int:
-        """The round that iteration ``done_iters`` (0-based) belongs to."""
-        return max(r for r, start in enumerate(self.round_starts)
-                   if start <= done_iters)
-
     def round_dir(self, r: int) -> str:
         """Folder of the pseudo labels that round ``r`` trains on."""
         return osp.join(self.label_root, f'round_{r}')

@@ -1,11 +1,11 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
-import bisect
 from typing import List, Optional, Sequence
 
 from mmengine.optim.scheduler.lr_scheduler import LRSchedulerMixin
 from mmengine.optim.scheduler.param_scheduler import _ParamScheduler
 
 from mmseg.registry import PARAM_SCHEDULERS
+from ..rounds import round_of, round_starts
 
 #: Attributes that define the schedule (taken from the config on resume).
 _SCHEDULE_KEYS = ('round_iters', 'round_starts', 'round_mults', 'group_key',
@@ -59,9 +59,7 @@ class RoundPolyParamScheduler(_ParamScheduler):
                  **kwargs) -> None:
         self.round_iters = self._check_round_iters(round_iters)
         self.round_mults = self._per_round(round_mults, 'round_mults')
-        self.round_starts: List[int] = [0]
-        for n in self.round_iters[:-1]:
-            self.round_starts.append(self.round_starts[-1] + n)
+        self.round_starts = round_starts(self.round_iters)
         self.eta_min = eta_min
         self.power = power
         if kwargs.pop('by_epoch', False):
@@ -109,9 +107,7 @@ class RoundPolyParamScheduler(_ParamScheduler):
     def _get_value(self) -> List[float]:
         step = self.last_step
         # The last round that has started (skipping empty rounds).
-        r = bisect.bisect_right(self.round_starts, step) - 1
-        while self.round_iters[r] == 0:
-            r += 1
+        r = round_of(step, self.round_iters)
         # As MMEngine's PolyParamScheduler: the last iteration of a round
         # reaches eta_min.
         span = max(self.round_iters[r] - 1, 1)

@@ -1,0 +1,26 @@
+# Copyright (c) mmseg_sb contributors. All rights reserved.
+"""Round arithmetic, without a training run."""
+import pytest
+
+from mmseg_sb.engine.rounds import round_of, round_starts
+
+
+def test_round_starts():
+    assert round_starts([4, 3, 3]) == [0, 4, 7]
+    assert round_starts([0, 5]) == [0, 0]
+
+
+@pytest.mark.parametrize(
+    'round_iters,expected',
+    [
+        ([4, 3, 3], [0, 0, 0, 0, 1, 1, 1, 2, 2, 2]),
+        # A skipped teacher round (a teacher checkpoint) is never the answer.
+        ([0, 3, 2], [1, 1, 1, 2, 2]),
+    ])
+def test_round_of_every_iteration(round_iters, expected):
+    got = [round_of(step, round_iters) for step in range(sum(round_iters))]
+    assert got == expected
+    # Computed another way: count the round ends at or before the step.
+    for step, r in enumerate(got):
+        ends = [sum(round_iters[:i + 1]) for i in range(len(round_iters))]
+        assert r == sum(end <= step for end in ends)
