@@ -163,6 +163,9 @@ def semi_runner_cfg(cityscapes_root, tmp_path):
             'model.decode_head.channels': 16,
             'train_dataloader.num_workers': 0,
             'train_dataloader.persistent_workers': False,
+            'train_dataloader.batch_size': 4,
+            'train_dataloader.sampler.batch_size': 4,
+            'train_dataloader.sampler.num_weak': 2,
             'train_dataloader.dataset.labeled.data_root': cityscapes_root,
             'train_dataloader.dataset.labeled.ann_file':
             'splits/tiny/labeled.txt',

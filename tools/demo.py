@@ -42,7 +42,7 @@ from mmengine.runner import Runner
 
 from mmseg_sb.datasets.splits import draw_split, write_ann_file
 from mmseg_sb.engine import PseudoLabelHook
-from mmseg_sb.engine.hooks.pseudo_label_hook import COMPLETE_MARKER
+from mmseg_sb.engine.pseudo_labeler import COMPLETE_MARKER
 from mmseg_sb.testing import CLEAR_CITY, make_synthetic_cityscapes, val_mious
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))

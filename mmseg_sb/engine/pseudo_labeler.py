@@ -1,10 +1,13 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
+import copy
+import json
 import os
 import os.path as osp
+import shutil
 import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -12,7 +15,9 @@ import torch
 import torch.nn as nn
 from mmcv.transforms import Compose
 from mmengine.dataset import BaseDataset, pseudo_collate
-from mmengine.dist import all_reduce, get_dist_info
+from mmengine.config import Config
+from mmengine.dist import (all_reduce, barrier, get_dist_info,
+                           is_main_process)
 from mmengine.logging import print_log
 from mmengine.structures import PixelData
 from mmengine.utils import ProgressBar
@@ -20,6 +25,31 @@ from torch.utils.data import DataLoader, Dataset
 
 from mmseg.evaluation import IoUMetric
 from mmseg.structures import SegDataSample
+
+
+#: File that marks a pseudo-label round as complete (with its statistics).
+COMPLETE_MARKER = 'round_complete.json'
+
+
+def labeling_pipeline(cfg: Config, tta: bool) -> List[dict]:
+    """The config's test pipeline (``tta_pipeline`` with ``tta``) without
+    its annotation loading: the unlabeled images are labeled, not read with
+    labels."""
+    source = cfg.get('tta_pipeline') if tta else \
+        cfg.test_dataloader.dataset.pipeline
+    if source is None:
+        raise ValueError('Labeling with tta=True needs a tta_pipeline in the '
+                         "config (MMSeg's dataset configs define one).")
+    pipeline = [
+        copy.deepcopy(t) for t in source if t['type'] != 'LoadAnnotations'
+    ]
+    for t in pipeline:  # TestTimeAug lists its steps; drop annotations.
+        if t['type'] == 'TestTimeAug':
+            t['transforms'] = [
+                step for step in t['transforms']
+                if all(s['type'] != 'LoadAnnotations' for s in step)
+            ]
+    return pipeline
 
 
 class _ShardDataset(Dataset):
@@ -95,6 +125,8 @@ class PseudoLabeler:
         num_workers (int): Data loading workers. Defaults to 2.
         num_writers (int): PNG writing threads. Defaults to 2.
         progress (bool): Show a progress bar on rank 0. Defaults to True.
+        out_root (str, optional): Folder of the rounds' labels
+            (``round_<r>/``, see :meth:`label_round`). Defaults to None.
     """
 
     def __init__(self,
@@ -105,7 +137,8 @@ class PseudoLabeler:
                  ignore_index: int = 255,
                  num_workers: int = 2,
                  num_writers: int = 2,
-                 progress: bool = True) -> None:
+                 progress: bool = True,
+                 out_root: Optional[str] = None) -> None:
         self.dataset = dataset
         self.pipeline = pipeline
         self.num_classes = num_classes
@@ -114,7 +147,89 @@ class PseudoLabeler:
         self.num_workers = num_workers
         self.num_writers = num_writers
         self.progress = progress
+        self.out_root = out_root
         self.img_dir = dataset.data_prefix['img_path']
+
+    def round_dir(self, r: int) -> str:
+        """Folder of the pseudo labels that round ``r`` trains on."""
+        if self.out_root is None:
+            raise ValueError('PseudoLabeler needs an out_root for rounds.')
+        return osp.join(self.out_root, f'round_{r}')
+
+    def is_complete(self, r: int) -> bool:
+        """Whether round ``r``'s labels are all written (its marker
+        exists); a round without its marker is never used."""
+        return osp.isfile(osp.join(self.round_dir(r), COMPLETE_MARKER))
+
+    def read_stats(self, r: int) -> dict:
+        """The statistics of complete round ``r``."""
+        with open(osp.join(self.round_dir(r), COMPLETE_MARKER)) as f:
+            return json.load(f)
+
+    def label_round(self,
+                    model: nn.Module,
+                    r: int,
+                    previews: int = 0,
+                    visualizer=None) -> dict:
+        """Label every image into round ``r``'s folder, all ranks together.
+
+        A partial folder of an interrupted pass is removed first. The marker
+        (with the statistics of :meth:`run` and ``round``) is written
+        atomically, and only after every label file exists.
+
+        Returns:
+            dict: The statistics, on every rank.
+        """
+        out_dir = self.round_dir(r)
+        if is_main_process():
+            shutil.rmtree(out_dir, ignore_errors=True)
+            os.makedirs(out_dir)
+        barrier()
+        stats = self.run(model, out_dir, previews, visualizer, step=r)
+        barrier()
+        if is_main_process():
+            missing = [
+                p for p in self.label_paths(out_dir) if not osp.isfile(p)
+            ]
+            if missing:
+                raise RuntimeError(
+                    f'PseudoLabeler: {len(missing)} pseudo labels of round '
+                    f'{r} were not written, e.g. {missing[0]}.')
+            stats['round'] = r
+            marker = osp.join(out_dir, COMPLETE_MARKER)
+            with open(marker + '.tmp', 'w') as f:
+                json.dump(stats, f, indent=2)
+            os.replace(marker + '.tmp', marker)
+        barrier()
+        return stats
+
+    @staticmethod
+    def describe(stats: dict,
+                 classes: Sequence[str]) -> Tuple[str, Dict[str, float]]:
+        """A log text and visualizer scalars (``pseudo/*``) of a round's
+        statistics."""
+        scalars = {
+            'pseudo/images_per_s': stats['images_per_s'],
+            'pseudo/mean_confidence': stats['mean_confidence'],
+        }
+        scalars.update({
+            f'pseudo/share_{name}': share
+            for name, share in zip(classes, stats['class_share'])
+        })
+        lines = [
+            f'round {stats.get("round")} labels: {stats["num_images"]} '
+            f'images, {stats["images_per_s"]:.2f} images/s, mean confidence '
+            f'{stats["mean_confidence"]:.4f}'
+        ]
+        if 'mIoU' in stats:
+            scalars['pseudo/mIoU'] = stats['mIoU']
+            lines.append('pseudo-label mIoU vs ground truth: '
+                         f'{100 * stats["mIoU"]:.2f}')
+        shares = ', '.join(
+            f'{name} {100 * share:.1f}%'
+            for name, share in zip(classes, stats['class_share']))
+        lines.append(f'class pixel share: {shares}')
+        return '\n'.join(lines), scalars
 
     def relative_label_path(self, img_path: str) -> str:
         """``city/name<seg_map_suffix>`` of an image

@@ -2,7 +2,7 @@
 """Round arithmetic of a self-training run, used by the hook that switches
 rounds and by the schedulers that restart in every round."""
 import bisect
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 
 def round_starts(round_iters: Sequence[int]) -> List[int]:
@@ -18,3 +18,31 @@ def round_of(step: int, round_iters: Sequence[int]) -> int:
     round (0 iterations, e.g. a skipped teacher round) is never returned
     while a later round starts at the same iteration."""
     return bisect.bisect_right(round_starts(round_iters), step) - 1
+
+
+def check_rounds(round_iters: Sequence[int],
+                 teacher_checkpoint: Optional[str] = None) -> List[int]:
+    """``round_iters`` as a list, or a ``ValueError`` naming what is wrong:
+    round 0 (the teacher) and at least one student round, each student round
+    with iterations, round 0 empty exactly when a teacher checkpoint is
+    given."""
+    round_iters = list(round_iters)
+    if len(round_iters) < 2 or any(not isinstance(n, int) or n < 0
+                                   for n in round_iters):
+        raise ValueError(
+            f'PseudoLabelHook round_iters={round_iters} must list the '
+            'iterations of round 0 (the teacher) and of at least one '
+            'student round, as non-negative ints.')
+    if any(n == 0 for n in round_iters[1:]):
+        raise ValueError(f'PseudoLabelHook round_iters={round_iters}: '
+                         'every student round needs iterations.')
+    if teacher_checkpoint is None and round_iters[0] == 0:
+        raise ValueError(
+            'PseudoLabelHook round_iters[0]=0 skips the teacher round, '
+            'so a teacher_checkpoint is needed.')
+    if teacher_checkpoint is not None and round_iters[0] != 0:
+        raise ValueError(
+            f'PseudoLabelHook got teacher_checkpoint={teacher_checkpoint}'
+            f' and round_iters[0]={round_iters[0]}; with a teacher, set '
+            "round_iters[0]=0 (and max_iters to the students' total).")
+    return round_iters

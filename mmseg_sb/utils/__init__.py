@@ -1,14 +1,15 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
 from .checkpoint import (history_buffer_method, load_from_local,
+                         load_state_dict, load_teacher,
                          mmengine_checkpoint_globals,
                          register_checkpoint_loader)
-from .export import (export_model, export_state, load_state_dict, plain_config,
+from .export import (export_model, export_state, plain_config,
                      plain_state_dict)
 from .sample_keys import IS_PSEUDO, STRONG, VIEW, VIEWS, WEAK
 
 __all__ = [
-    'export_model', 'export_state', 'load_state_dict', 'plain_config',
-    'plain_state_dict', 'IS_PSEUDO', 'VIEW', 'VIEWS', 'WEAK', 'STRONG',
-    'history_buffer_method', 'load_from_local', 'mmengine_checkpoint_globals',
-    'register_checkpoint_loader'
+    'export_model', 'export_state', 'load_state_dict', 'load_teacher',
+    'plain_config', 'plain_state_dict', 'IS_PSEUDO', 'VIEW', 'VIEWS', 'WEAK',
+    'STRONG', 'history_buffer_method', 'load_from_local',
+    'mmengine_checkpoint_globals', 'register_checkpoint_loader'
 ]

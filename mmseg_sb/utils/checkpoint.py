@@ -11,10 +11,11 @@ fail. It replaces MMEngine's loader for local paths when mmseg_sb is imported.
 """
 import os.path as osp
 import pickle
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+import torch.nn as nn
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner import CheckpointLoader
 
@@ -79,3 +80,43 @@ def register_checkpoint_loader() -> None:
     """Make :func:`load_from_local` MMEngine's loader for local paths."""
     CheckpointLoader.register_scheme(
         prefixes='', loader=load_from_local, force=True)
+
+
+def load_state_dict(checkpoint: str) -> Tuple[Dict[str, torch.Tensor], dict]:
+    """The state dict (without DDP's ``module.`` prefixes) and meta of a
+    checkpoint file."""
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'Checkpoint {checkpoint} does not exist.')
+    loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    state = loaded.get('state_dict', loaded)
+    state = {
+        k[len('module.'):] if k.startswith('module.') else k: v
+        for k, v in state.items()
+    }
+    return state, loaded.get('meta', {})
+
+
+def load_teacher(model: nn.Module,
+                 path: str,
+                 optional_keys: Sequence[str] = ('dsbn_aux_trained', )
+                 ) -> None:
+    """Load a trained teacher's weights into ``model``.
+
+    DDP's ``module.`` prefixes are stripped; a plain-BN checkpoint fills both
+    branches of every DSBN. Keys of ``model`` in ``optional_keys`` (buffers
+    a supervised checkpoint lacks) may be missing; any other missing or
+    unexpected key raises a ``ValueError`` naming them.
+    """
+    state, _ = load_state_dict(path)
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as e:
+        raise ValueError(f'Teacher checkpoint {path} does not match the '
+                         f'model: {e}') from e
+    missing = [k for k in missing if k not in optional_keys]
+    if missing or unexpected:
+        raise ValueError(
+            f'Teacher checkpoint {path} does not match the model: '
+            f'{len(missing)} missing keys (e.g. {missing[:3]}), '
+            f'{len(unexpected)} unexpected keys (e.g. {unexpected[:3]}). '
+            'Was it trained with the same model config?')

@@ -12,14 +12,14 @@ import copy
 import hashlib
 import os
 import os.path as osp
-from typing import Any, Dict, Tuple
+from typing import Any, Dict
 
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.runner import CheckpointLoader
 
 from mmseg.registry import MODELS
+from .checkpoint import load_state_dict
 
 #: Segmentor types of this package and the MMSeg type they export to.
 PLAIN_SEGMENTORS = {'SemiSupervisedEncoderDecoder': 'EncoderDecoder'}
@@ -38,20 +38,6 @@ _BN_KEYS = ('weight', 'bias', 'running_mean', 'running_var',
             'num_batches_tracked')
 _MAIN, _AUX = 'main', 'aux'
 _DSBN_FLAG = 'dsbn_aux_trained'
-
-
-def load_state_dict(checkpoint: str) -> Tuple[Dict[str, torch.Tensor], dict]:
-    """The state dict (without DDP's ``module.`` prefixes) and meta of a
-    checkpoint file."""
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'Checkpoint {checkpoint} does not exist.')
-    loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-    state = loaded.get('state_dict', loaded)
-    state = {
-        k[len('module.'):] if k.startswith('module.') else k: v
-        for k, v in state.items()
-    }
-    return state, loaded.get('meta', {})
 
 
 def plain_state_dict(

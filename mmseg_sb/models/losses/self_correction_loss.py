@@ -7,16 +7,23 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from mmseg.models.losses.utils import weight_reduce_loss
 from mmseg.registry import MODELS
+
+#: Reductions of MMSeg's losses.
+REDUCTIONS = ('none', 'mean', 'sum')
 
 
 def self_correction_loss(pred: Tensor,
                          target: Tensor,
+                         weight: Optional[Tensor] = None,
                          alpha: float = 1.0,
                          beta: float = 1.0,
                          conf_thresh: float = 0.8,
                          clamp: float = 1e-4,
                          ignore_index: int = 255,
+                         reduction: str = 'mean',
+                         avg_factor: Optional[float] = None,
                          avg_non_ignore: bool = False) -> Tensor:
     """The self-correction loss (SCL) of Yuan et al., ICCV 2021.
 
@@ -30,11 +37,15 @@ def self_correction_loss(pred: Tensor,
 
     The means run over all pixels (ignored pixels count as zeros) unless
     ``avg_non_ignore``. Each pixel is weighted by its own confidence, and
-    ignored pixels never reach an index op.
+    ignored pixels never reach an index op. Reduction as MMSeg's
+    ``cross_entropy``: ``weight`` multiplies the per-pixel loss, then
+    :func:`weight_reduce_loss` with ``reduction`` and ``avg_factor``.
 
     Args:
         pred (Tensor): Logits of shape (N, C, H, W).
         target (Tensor): Pseudo labels of shape (N, H, W), dtype long.
+        weight (Tensor, optional): Per-pixel weight of shape (N, H, W), as
+            MMSeg's pixel samplers give it. Defaults to None.
         alpha (float): Weight of the forward (CE) term. Defaults to 1.0.
         beta (float): Weight of the reverse (RCE) term. Defaults to 1.0.
         conf_thresh (float): Confidence above which a pixel gets only the
@@ -42,11 +53,15 @@ def self_correction_loss(pred: Tensor,
         clamp (float): Lower clamp of the one-hot label inside the reverse
             term's log. Defaults to 1e-4.
         ignore_index (int): Label of ignored pixels. Defaults to 255.
-        avg_non_ignore (bool): Average over non-ignored pixels only.
-            Defaults to False, as MMSeg's CrossEntropyLoss.
+        reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
+            Defaults to ``'mean'``.
+        avg_factor (float, optional): Divisor of the mean. Defaults to None.
+        avg_non_ignore (bool): Average over non-ignored pixels only (when
+            no ``avg_factor`` is given). Defaults to False, as MMSeg's
+            CrossEntropyLoss.
 
     Returns:
-        Tensor: The scalar loss.
+        Tensor: The loss: a scalar, or (N, H, W) with ``reduction='none'``.
     """
     valid = target != ignore_index
     # Ignored pixels are pointed at class 0 and masked out afterwards.
@@ -55,15 +70,17 @@ def self_correction_loss(pred: Tensor,
     log_p_y = log_prob.gather(1, safe_target.unsqueeze(1)).squeeze(1)
     with torch.no_grad():
         # max_c p_c = exp(max_c log p_c): no (N, C, H, W) copy of the probs.
-        weight = log_prob.amax(dim=1).exp()
-        weight = torch.where(weight > conf_thresh, torch.ones_like(weight),
-                             weight)
-    mask = valid.float()
+        conf = log_prob.amax(dim=1).exp()
+        conf = torch.where(conf > conf_thresh, torch.ones_like(conf), conf)
     ce = -log_p_y
     rce = -math.log(clamp) * (1.0 - log_p_y.exp())
-    loss_map = alpha * (1.0 - weight) * ce + beta * weight * rce
-    denom = mask.sum().clamp(min=1.0) if avg_non_ignore else mask.numel()
-    return (loss_map * mask).sum() / denom
+    loss = (alpha * (1.0 - conf) * ce + beta * conf * rce) * valid
+    if avg_factor is None and avg_non_ignore and reduction == 'mean':
+        avg_factor = valid.sum().clamp(min=1).item()
+    if weight is not None:
+        weight = weight.float()
+    return weight_reduce_loss(
+        loss, weight=weight, reduction=reduction, avg_factor=avg_factor)
 
 
 @MODELS.register_module()
@@ -83,6 +100,8 @@ class SelfCorrectionLoss(nn.Module):
         conf_thresh (float): Confidence threshold in (0, 1]. Defaults to 0.8.
         clamp (float): Lower clamp of the one-hot label in (0, 1).
             Defaults to 1e-4.
+        reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
+            Defaults to ``'mean'``.
         loss_weight (float): Weight of the loss. Defaults to 1.0.
         avg_non_ignore (bool): Average over non-ignored pixels only.
             Defaults to False.
@@ -95,6 +114,7 @@ class SelfCorrectionLoss(nn.Module):
                  beta: float = 1.0,
                  conf_thresh: float = 0.8,
                  clamp: float = 1e-4,
+                 reduction: str = 'mean',
                  loss_weight: float = 1.0,
                  avg_non_ignore: bool = False,
                  loss_name: str = 'loss_sc') -> None:
@@ -105,18 +125,31 @@ class SelfCorrectionLoss(nn.Module):
         if not 0 < clamp < 1:
             raise ValueError(f'SelfCorrectionLoss clamp={clamp} must be in '
                              '(0, 1) (the paper uses 1e-4).')
+        if reduction not in REDUCTIONS:
+            raise ValueError(f'SelfCorrectionLoss reduction={reduction!r} '
+                             f'must be one of {REDUCTIONS}.')
         self.alpha = alpha
         self.beta = beta
         self.conf_thresh = conf_thresh
         self.clamp = clamp
+        self.reduction = reduction
         self.loss_weight = loss_weight
         self.avg_non_ignore = avg_non_ignore
         self._loss_name = loss_name
+
+    def extra_repr(self) -> str:
+        """The loss's settings, printed with the model."""
+        return (f'alpha={self.alpha}, beta={self.beta}, '
+                f'conf_thresh={self.conf_thresh}, clamp={self.clamp}, '
+                f'reduction={self.reduction}, '
+                f'avg_non_ignore={self.avg_non_ignore}')
 
     def forward(self,
                 pred: Tensor,
                 target: Tensor,
                 weight: Optional[Tensor] = None,
+                avg_factor: Optional[float] = None,
+                reduction_override: Optional[str] = None,
                 ignore_index: int = 255,
                 **kwargs) -> Tensor:
         """Compute the loss.
@@ -124,25 +157,32 @@ class SelfCorrectionLoss(nn.Module):
         Args:
             pred (Tensor): Logits of shape (N, C, H, W).
             target (Tensor): Pseudo labels of shape (N, H, W), dtype long.
-            weight (Tensor, optional): Unused; accepted for MMSeg's loss
-                contract. Must be None.
+            weight (Tensor, optional): Per-pixel weight of shape (N, H, W).
+                Defaults to None.
+            avg_factor (float, optional): Divisor of the mean. Defaults to
+                None.
+            reduction_override (str, optional): Overrides ``reduction``.
+                Defaults to None.
             ignore_index (int): Label of ignored pixels. Defaults to 255.
 
         Returns:
-            Tensor: The scalar loss times ``loss_weight``.
+            Tensor: The loss times ``loss_weight``.
         """
-        if weight is not None:
-            raise ValueError('SelfCorrectionLoss does not take a per-pixel '
-                             'weight (it weighs pixels by confidence); remove'
-                             ' the sampler from the decode head.')
+        if reduction_override not in (None, ) + REDUCTIONS:
+            raise ValueError(f'SelfCorrectionLoss reduction_override='
+                             f'{reduction_override!r} must be None or one of '
+                             f'{REDUCTIONS}.')
         return self.loss_weight * self_correction_loss(
             pred,
             target,
+            weight,
             alpha=self.alpha,
             beta=self.beta,
             conf_thresh=self.conf_thresh,
             clamp=self.clamp,
             ignore_index=ignore_index,
+            reduction=reduction_override or self.reduction,
+            avg_factor=avg_factor,
             avg_non_ignore=self.avg_non_ignore)
 
     @property

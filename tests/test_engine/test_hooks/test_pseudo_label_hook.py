@@ -10,7 +10,7 @@ from mmengine.runner import Runner
 
 from mmseg.registry import HOOKS
 from mmseg_sb.engine import PseudoLabelHook
-from mmseg_sb.engine.hooks.pseudo_label_hook import COMPLETE_MARKER
+from mmseg_sb.engine.pseudo_labeler import COMPLETE_MARKER
 
 
 @HOOKS.register_module()

@@ -135,3 +135,34 @@ def test_registered_with_mmseg_loss_contract():
 def test_bad_arguments(kwargs):
     with pytest.raises(ValueError, match=list(kwargs)[0]):
         SelfCorrectionLoss(**kwargs)
+
+
+def test_reduction_weight_and_avg_factor_as_mmseg_cross_entropy():
+    """The loss contract of MMSeg's CrossEntropyLoss: per-pixel ``weight``,
+    ``avg_factor``, ``reduction`` and ``reduction_override``."""
+    pred, target = make_inputs(ignore_frac=0.3)
+    loss = SelfCorrectionLoss()
+    per_pixel = loss(pred, target, reduction_override='none')
+    assert per_pixel.shape == target.shape
+    assert torch.all(per_pixel[target == 255] == 0)
+    # The mean over all pixels is the paper's loss (reference_loss).
+    assert per_pixel.mean().item() == pytest.approx(
+        reference_loss(pred, target), rel=1e-5)
+    torch.testing.assert_close(
+        loss(pred, target, reduction_override='sum'), per_pixel.sum())
+    torch.testing.assert_close(
+        loss(pred, target, avg_factor=7.0),
+        per_pixel.sum() / 7.0)
+    weight = torch.rand(
+        target.shape, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(
+        loss(pred, target, weight=weight), (per_pixel * weight).mean())
+    valid = (target != 255).sum()
+    torch.testing.assert_close(
+        SelfCorrectionLoss(avg_non_ignore=True)(pred, target),
+        per_pixel.sum() / valid)
+    assert 'conf_thresh=0.8' in repr(SelfCorrectionLoss())
+    with pytest.raises(ValueError, match="reduction='avg'"):
+        SelfCorrectionLoss(reduction='avg')
+    with pytest.raises(ValueError, match="reduction_override='avg'"):
+        loss(pred, target, reduction_override='avg')

@@ -1,0 +1,106 @@
+# Copyright (c) mmseg_sb contributors. All rights reserved.
+"""What the self-training hook needs of a Runner: its setup checked before
+training, the bare model, fresh data workers at a switch, and a summary of
+the optimizer's settings."""
+import os
+import tempfile
+from collections import Counter
+from typing import Sequence
+
+import torch.nn as nn
+from mmengine.model import is_model_wrapper
+from mmengine.runner import IterBasedTrainLoop, Runner
+from mmengine.runner.loops import _InfiniteDataloaderIterator
+
+from ..datasets import SemiSegDataset, SemiSegSampler
+from .schedulers import RoundPolyParamScheduler
+
+
+def unwrap_model(runner: Runner) -> nn.Module:
+    """The model without its DDP wrapper."""
+    model = runner.model
+    return model.module if is_model_wrapper(model) else model
+
+
+def restart_data_workers(runner: Runner) -> None:
+    """Rebuild the training iterator so that no worker (persistent or not)
+    and no prefetched batch predates a switch of the dataset."""
+    loop = runner.train_loop
+    old = loop.dataloader_iterator._iterator
+    if hasattr(old, '_shutdown_workers'):
+        old._shutdown_workers()
+    loop.dataloader._iterator = None
+    loop.dataloader_iterator = _InfiniteDataloaderIterator(loop.dataloader)
+
+
+def optimizer_summary(runner: Runner) -> str:
+    """Param groups counted by (lr, weight decay), e.g. ``'266 at lr 0.002,
+    weight decay 0; 41 at lr 0.02, weight decay 0'``."""
+    counts = Counter((g['lr'], g.get('weight_decay', 0))
+                     for g in runner.optim_wrapper.optimizer.param_groups)
+    return '; '.join(f'{n} at lr {lr:.6g}, weight decay {wd:.6g}'
+                     for (lr, wd), n in sorted(counts.items()))
+
+
+def check_writable(folder: str) -> None:
+    """Raise a ``PermissionError`` naming ``folder`` if it cannot be
+    written."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise PermissionError(
+            f'PseudoLabelHook cannot write pseudo labels to {folder} '
+            f'({e}); choose a writable --work-dir.') from e
+
+
+def check_self_training_setup(runner: Runner,
+                              round_iters: Sequence[int]) -> None:
+    """Clear errors, before training, for a setup that cannot work."""
+    loader = runner.train_dataloader
+    dataset = loader.dataset
+    if not isinstance(dataset, SemiSegDataset):
+        raise TypeError('PseudoLabelHook needs train_dataloader.dataset '
+                        f'to be a SemiSegDataset, got '
+                        f'{type(dataset).__name__}.')
+    sampler = loader.sampler
+    if not isinstance(sampler, SemiSegSampler):
+        raise TypeError('PseudoLabelHook needs train_dataloader.sampler '
+                        f'to be a SemiSegSampler, got '
+                        f'{type(sampler).__name__}.')
+    if sampler.batch_size != loader.batch_size:
+        raise ValueError(
+            f'SemiSegSampler batch_size={sampler.batch_size} differs '
+            f'from train_dataloader batch_size={loader.batch_size}; '
+            'set them to the same value.')
+    dataset.full_init()
+    labeled = {
+        dataset.labeled_dataset.get_data_info(i)['img_path']
+        for i in range(dataset.num_labeled)
+    }
+    overlap = sorted(
+        labeled.intersection(
+            dataset.unlabeled_dataset.get_data_info(i)['img_path']
+            for i in range(dataset.num_unlabeled)))
+    if overlap:
+        raise ValueError(
+            f'{len(overlap)} images are both labeled and unlabeled, e.g. '
+            f'{overlap[:3]}; fix the split files (tools/splits.py '
+            'checks them).')
+    loop = runner.train_loop
+    if not isinstance(loop, IterBasedTrainLoop):
+        raise TypeError('PseudoLabelHook needs an IterBasedTrainLoop, '
+                        f'got {type(loop).__name__}.')
+    if loop.max_iters != sum(round_iters):
+        raise ValueError(
+            f'train_cfg max_iters={loop.max_iters} differs from '
+            f'sum(round_iters)={sum(round_iters)} '
+            f'(round_iters={list(round_iters)}); make them agree.')
+    for scheduler in runner.param_schedulers or []:
+        if isinstance(scheduler, RoundPolyParamScheduler) and \
+                scheduler.round_iters != list(round_iters):
+            raise ValueError(
+                f'{type(scheduler).__name__} round_iters='
+                f'{scheduler.round_iters} differ from PseudoLabelHook '
+                f'round_iters={list(round_iters)}.')
