@@ -14,10 +14,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 from mmcv.transforms import Compose
-from mmengine.dataset import BaseDataset, pseudo_collate
 from mmengine.config import Config
-from mmengine.dist import (all_reduce, barrier, get_dist_info,
-                           is_main_process)
+from mmengine.dataset import BaseDataset, pseudo_collate
+from mmengine.dist import all_reduce, barrier, get_dist_info, is_main_process
 from mmengine.logging import print_log
 from mmengine.structures import PixelData
 from mmengine.utils import ProgressBar
@@ -25,7 +24,6 @@ from torch.utils.data import DataLoader, Dataset
 
 from mmseg.evaluation import IoUMetric
 from mmseg.structures import SegDataSample
-
 
 #: File that marks a pseudo-label round as complete (with its statistics).
 COMPLETE_MARKER = 'round_complete.json'

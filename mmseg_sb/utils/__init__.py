@@ -3,8 +3,7 @@ from .checkpoint import (history_buffer_method, load_from_local,
                          load_state_dict, load_teacher,
                          mmengine_checkpoint_globals,
                          register_checkpoint_loader)
-from .export import (export_model, export_state, plain_config,
-                     plain_state_dict)
+from .export import export_model, export_state, plain_config, plain_state_dict
 from .sample_keys import IS_PSEUDO, STRONG, VIEW, VIEWS, WEAK
 
 __all__ = [

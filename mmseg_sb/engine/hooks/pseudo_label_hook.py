@@ -108,8 +108,8 @@ class PseudoLabelHook(Hook):
         self._initial_weights = osp.join(root, 'initial_weights.pth')
         if runner.iter == 0 and self.student_init == 'initial':
             if is_main_process():
-                torch.save(unwrap_model(runner).state_dict(),
-                           self._initial_weights)
+                torch.save(
+                    unwrap_model(runner).state_dict(), self._initial_weights)
             barrier()
         if runner.iter == 0 and self.teacher_checkpoint is not None:
             load_teacher(unwrap_model(runner), self.teacher_checkpoint)
