@@ -96,10 +96,13 @@ def load_state_dict(checkpoint: str) -> Tuple[Dict[str, torch.Tensor], dict]:
     return state, loaded.get('meta', {})
 
 
-def load_teacher(
-    model: nn.Module,
-    path: str,
-    optional_keys: Sequence[str] = ('dsbn_aux_trained', )) -> None:
+#: Buffers a model may lack in a supervised (teacher) checkpoint.
+TEACHER_OPTIONAL_KEYS = ('dsbn_aux_trained', )
+
+
+def load_teacher(model: nn.Module,
+                 path: str,
+                 optional_keys: Sequence[str] = TEACHER_OPTIONAL_KEYS) -> None:
     """Load a trained teacher's weights into ``model``.
 
     DDP's ``module.`` prefixes are stripped; a plain-BN checkpoint fills both
