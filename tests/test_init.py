@@ -4,6 +4,8 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
@@ -15,6 +17,7 @@ def run_python(code):
                           timeout=300)
 
 
+@pytest.mark.slow
 def test_import_registers_every_component():
     result = run_python('''
 import mmseg_sb
@@ -34,9 +37,12 @@ print('ok', mmseg_sb.__version__)
     assert result.stdout.startswith('ok 0.1.0')
 
 
+@pytest.mark.slow
 def test_custom_imports_alone_builds_a_config():
     result = run_python('''
 import sys
+
+import pytest
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 assert 'mmseg_sb' not in sys.modules

@@ -95,6 +95,7 @@ def test_config_parses_and_builds(path):
     assert has_dsbn == name.startswith('sb_')
 
 
+@pytest.mark.slow
 def test_main_command_starts_on_cityscapes_shaped_data(tmp_path):
     root = str(tmp_path / 'cityscapes')
     names = make_synthetic_cityscapes(

@@ -65,6 +65,7 @@ def test_check_split_errors(cityscapes_root):
         check_split(lab, [], img_dir)
 
 
+@pytest.mark.slow
 def test_cli_convert_draw_check(cityscapes_root, tmp_path):
     lab = read_split_list(osp.join(cityscapes_root, 'splits/tiny/labeled.txt'))
     unl = read_split_list(

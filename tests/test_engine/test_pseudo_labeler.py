@@ -100,6 +100,7 @@ def _label_on_rank(rank, world, init_file, semi_cfg, model_cfg, out_dir,
         dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_two_process_sharding(semi_dataset_cfg, tiny_model_cfg, tmp_path):
     semi_cfg = semi_dataset_cfg(unlabeled_gt=True)
     single = build_labeler(semi_cfg).run(

@@ -8,6 +8,9 @@ import pytest
 
 from mmseg_sb.testing import val_mious
 
+#: Every test here trains through a Runner or runs a tool.
+pytestmark = pytest.mark.slow
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 

@@ -66,6 +66,7 @@ def run_plain_mmseg(out_dir, inputs, tmp_path):
     return torch.load(str(tmp_path / 'logits.pth'))
 
 
+@pytest.mark.slow
 def test_export_runs_in_mmseg_alone(semi_runner_cfg, tmp_path):
     cfg = semi_runner_cfg(round_iters=(2, 2, 2))
     runner = Runner.from_cfg(cfg)
@@ -138,6 +139,7 @@ def test_supervised_and_ddp_checkpoints(tiny_model_cfg, tmp_path):
     assert list(exported[0]) == list(plain_state_dict(state))
 
 
+@pytest.mark.slow
 def test_bad_input_names_the_problem(tiny_model_cfg, tmp_path):
     cfg = Config(dict(model=tiny_model_cfg, default_scope='mmseg'))
     cfg.filename = 'tiny.py'

@@ -12,6 +12,9 @@ from mmseg.registry import HOOKS
 from mmseg_sb.engine import PseudoLabelHook
 from mmseg_sb.engine.pseudo_labeler import COMPLETE_MARKER
 
+#: Every test here trains through a Runner or runs a tool.
+pytestmark = pytest.mark.slow
+
 
 @HOOKS.register_module()
 class BatchRecorderHook(Hook):
