@@ -124,6 +124,10 @@ class PseudoLabelHook(Hook):
                 'may change or add rounds only from the current one on.')
         if r >= 1:
             self._enter_round(runner, r)
+        else:
+            runner.logger.info('PseudoLabelHook: round 0 (the teacher); '
+                               'optimizer param groups: '
+                               f'{optimizer_summary(runner)}.')
 
     def after_train_iter(self,
                          runner: Runner,
