@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader
 
 from mmseg.registry import DATASETS
 from mmseg_sb.engine import PseudoLabeler
-from mmseg_sb.engine.pseudo_labeler import _ShardDataset
+from mmseg_sb.engine.pseudo_labeler import LabelingDataset
 from mmseg_sb.testing import make_synthetic_cityscapes
 
 from _common import build, model_cfgs, report  # isort: skip
@@ -33,8 +33,8 @@ PIPELINE = [
 
 def bare_inference(model, dataset, num_workers):
     loader = DataLoader(
-        _ShardDataset([dataset.get_data_info(i) for i in range(len(dataset))],
-                      PIPELINE),
+        LabelingDataset(
+            [dataset.get_data_info(i) for i in range(len(dataset))], PIPELINE),
         batch_size=1,
         num_workers=num_workers,
         collate_fn=pseudo_collate)

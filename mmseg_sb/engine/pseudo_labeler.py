@@ -50,8 +50,10 @@ def labeling_pipeline(cfg: Config, tta: bool) -> List[dict]:
     return pipeline
 
 
-class _ShardDataset(Dataset):
-    """The data infos of one rank's shard, run through a pipeline."""
+class LabelingDataset(Dataset):
+    """Data infos (e.g. one rank's shard of a dataset) run through a test
+    pipeline: what :meth:`PseudoLabeler.run` reads, and what a benchmark of
+    bare inference reads to compare with it."""
 
     def __init__(self, data_infos: List[dict], pipeline: Sequence[dict]):
         self.data_infos = data_infos
@@ -277,7 +279,7 @@ class PseudoLabeler:
         rank, world_size = get_dist_info()
         infos = self._data_infos()[rank::world_size]
         loader = DataLoader(
-            _ShardDataset(infos, self.pipeline),
+            LabelingDataset(infos, self.pipeline),
             batch_size=1,
             num_workers=self.num_workers,
             collate_fn=pseudo_collate)

@@ -47,7 +47,7 @@ def test_config_parses_and_builds(path):
         assert sum(hook.round_iters) == cfg.train_cfg.max_iters
         for scheduler in cfg.param_scheduler:
             assert scheduler.round_iters == hook.round_iters
-        # The release's settings (METHOD section 5; README's settings list).
+        # The release's settings (README's settings list).
         assert cfg.train_dataloader.sampler.composition == 'union'
         sampler = cfg.train_dataloader.sampler
         assert sampler.batch_size == cfg.train_dataloader.batch_size
