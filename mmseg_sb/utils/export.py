@@ -159,7 +159,7 @@ def export_state(cfg: Config, state: Dict[str, torch.Tensor], out_dir: str,
     os.makedirs(out_dir, exist_ok=True)
     tmp = osp.join(out_dir, 'model.pth.tmp')
     torch.save(
-        dict(meta=dict(source_config=cfg.filename, **meta), state_dict=state),
+        dict(meta=dict(source_config=osp.abspath(cfg.filename) if cfg.filename else None, **meta), state_dict=state),
         tmp)
     with open(tmp, 'rb') as f:
         digest = hashlib.sha256(f.read()).hexdigest()[:8]
@@ -169,6 +169,5 @@ def export_state(cfg: Config, state: Dict[str, torch.Tensor], out_dir: str,
     if osp.lexists(link):
         os.remove(link)
     os.symlink(name, link)
-    plain.load_from = name
     plain.dump(osp.join(out_dir, 'config.py'))
     return osp.join(out_dir, name)
