@@ -159,8 +159,12 @@ def export_state(cfg: Config, state: Dict[str, torch.Tensor], out_dir: str,
     os.makedirs(out_dir, exist_ok=True)
     tmp = osp.join(out_dir, 'model.pth.tmp')
     torch.save(
-        dict(meta=dict(source_config=osp.abspath(cfg.filename) if cfg.filename else None, **meta), state_dict=state),
-        tmp)
+        dict(
+            meta=dict(
+                source_config=osp.abspath(cfg.filename)
+                if cfg.filename else None,
+                **meta),
+            state_dict=state), tmp)
     with open(tmp, 'rb') as f:
         digest = hashlib.sha256(f.read()).hexdigest()[:8]
     name = f'model-{digest}.pth'
