@@ -27,7 +27,6 @@ Usage: python tools/demo.py [--seeds N] [--work-dir DIR] [--data-root DIR]
 """
 import argparse
 import contextlib
-import json
 import os
 import os.path as osp
 import shutil
@@ -42,7 +41,6 @@ from mmengine.runner import Runner
 
 from mmseg_sb.datasets.splits import draw_split, write_ann_file
 from mmseg_sb.engine import PseudoLabelHook
-from mmseg_sb.engine.pseudo_labeler import COMPLETE_MARKER
 from mmseg_sb.testing import CLEAR_CITY, make_synthetic_cityscapes, val_mious
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -85,7 +83,7 @@ class ProgressBarHook(Hook):
         self.label_start = time.time()
         hook = next(
             (h for h in runner.hooks if isinstance(h, PseudoLabelHook)), None)
-        self.rounds = hook
+        self.pseudo_hook = hook
         self.round = None
 
     def _bar(self, runner, done: int, begin: int, end: int, name: str):
@@ -101,16 +99,13 @@ class ProgressBarHook(Hook):
             end='')
 
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
-        if self.rounds is None or self.round == self.rounds.round:
+        if self.pseudo_hook is None or self.round == self.pseudo_hook.round:
             return
         # A new round: its labels were just made.
         if self.round is not None:
             say()
-        self.round = self.rounds.round
-        stats_file = osp.join(
-            self.rounds.round_dir(self.round), COMPLETE_MARKER)
-        with open(stats_file) as f:
-            stats = json.load(f)
+        self.round = self.pseudo_hook.round
+        stats = self.pseudo_hook.labeler.read_stats(self.round)
         say(f'  labeling round {self.round}: {stats["num_images"]} images, '
             f'{time.time() - self.label_start:.0f} s, pseudo-label mIoU '
             f'{100 * stats["mIoU"]:.2f}')
@@ -121,14 +116,15 @@ class ProgressBarHook(Hook):
                          batch_idx,
                          data_batch=None,
                          outputs=None) -> None:
-        if self.rounds is None:
+        if self.pseudo_hook is None:
             self._bar(runner, runner.iter + 1, 0, runner.max_iters, self.stage)
             return
         r = self.round
-        begin = sum(self.rounds.round_iters[:r])
+        begin = sum(self.pseudo_hook.round_iters[:r])
         self._bar(runner, runner.iter + 1, begin,
-                  begin + self.rounds.round_iters[r], f'student round {r}')
-        if runner.iter + 1 == begin + self.rounds.round_iters[r]:
+                  begin + self.pseudo_hook.round_iters[r],
+                  f'student round {r}')
+        if runner.iter + 1 == begin + self.pseudo_hook.round_iters[r]:
             self.label_start = time.time()
 
     def after_train(self, runner) -> None:
@@ -230,8 +226,7 @@ def result_rows(sup: Runner, sb: Runner, control: Runner) -> list:
         end += iters
         if r == 0:
             continue
-        with open(osp.join(hook.round_dir(r), COMPLETE_MARKER)) as f:
-            pseudo = 100 * json.load(f)['mIoU']
+        pseudo = 100 * hook.labeler.read_stats(r)['mIoU']
         rows.append((f'self-training, student round {r}', teacher_iters + end,
                      pseudo, mious[end]))
     return rows
