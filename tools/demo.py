@@ -176,7 +176,8 @@ def run_seed(args, seed: int) -> dict:
         args.data_root.rstrip('/') + '/'
     work_dir = osp.join(args.work_dir, f'seed_{seed}') \
         if args.seeds > 1 else args.work_dir
-    split = Config.fromfile(SB_CONFIG).split
+    sb_cfg = Config.fromfile(SB_CONFIG)
+    split = sb_cfg.split
     prepare_data(data_root, split, seed)
     say(f'Seed {seed}: {NUM_LABELED} labeled images (clear conditions), '
         f'{NUM_IMAGES["train"] - NUM_LABELED} unlabeled and '
@@ -184,7 +185,7 @@ def run_seed(args, seed: int) -> dict:
     sup = run_stage('supervised (teacher)', SUP_CONFIG,
                     osp.join(work_dir, 'sup'), data_root, seed)
     teacher = osp.join(sup.work_dir, f'iter_{sup.max_iters}.pth')
-    students = Config.fromfile(SB_CONFIG).round_iters[1:]
+    students = sb_cfg.round_iters[1:]
     rounds = [0] + list(students)
     sb = run_stage(
         'self-training', SB_CONFIG, osp.join(work_dir, 'sb'), data_root, seed,

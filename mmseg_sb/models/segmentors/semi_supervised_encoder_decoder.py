@@ -17,6 +17,15 @@ SUP = 'sup'
 UNSUP = 'unsup'
 
 
+def _rows(tensor: Tensor, indices: List[int]) -> Tensor:
+    """``tensor[indices]``: a view when the indices are consecutive (round 0,
+    the ``'split'`` layout), a copy only when they are not."""
+    first, last = indices[0], indices[-1]
+    if last - first + 1 == len(indices):
+        return tensor[first:last + 1]
+    return tensor[indices]
+
+
 @MODELS.register_module()
 class SemiSupervisedEncoderDecoder(EncoderDecoder):
     """EncoderDecoder trained on batches of labeled and pseudo-labeled
@@ -111,15 +120,16 @@ class SemiSupervisedEncoderDecoder(EncoderDecoder):
         if sup:
             losses.update(
                 add_prefix(
-                    self._sup_loss(seg_logits[sup],
-                                   [a[sup] for a in aux_logits],
-                                   [data_samples[i] for i in sup]), SUP))
+                    self._sup_loss(
+                        _rows(seg_logits,
+                              sup), [_rows(a, sup) for a in aux_logits],
+                        [data_samples[i] for i in sup]), SUP))
         if pseudo:
             losses.update(
                 add_prefix(
-                    self._unsup_loss(seg_logits[pseudo],
-                                     [data_samples[i] for i in pseudo]),
-                    UNSUP))
+                    self._unsup_loss(
+                        _rows(seg_logits, pseudo),
+                        [data_samples[i] for i in pseudo]), UNSUP))
         return losses
 
     def _num_weak(self, data_samples: SampleList) -> int:
