@@ -12,6 +12,7 @@ from mmengine.registry import init_default_scope
 
 import mmseg_sb  # noqa: F401  (registers components)
 from mmseg_sb.testing import make_synthetic_cityscapes
+from mmseg_sb.utils import mark_round_complete
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 IMG_SIZE = (32, 64)
@@ -131,7 +132,8 @@ def semi_dataset_cfg(cityscapes_root):
 @pytest.fixture
 def write_pseudo_labels():
     """Write a constant pseudo label for every unlabeled image of a
-    SemiSegDataset under ``out_dir``, in the dataset's own layout."""
+    SemiSegDataset under ``out_dir``, in the dataset's own layout, and mark
+    the round complete."""
 
     def write(dataset, out_dir, value):
         unlabeled = dataset.unlabeled_dataset
@@ -143,6 +145,7 @@ def write_pseudo_labels():
                 rel[:-len(unlabeled.img_suffix)] + unlabeled.seg_map_suffix)
             os.makedirs(osp.dirname(path), exist_ok=True)
             cv2.imwrite(path, np.full(IMG_SIZE, value, np.uint8))
+        mark_round_complete(out_dir, dict(num_images=dataset.num_unlabeled))
 
     return write
 

@@ -313,7 +313,7 @@ def write_summary(result: dict, num_val: int = 3, num_unlabeled: int = 2):
         os.listdir(osp.join(data_root, 'leftImg8bit', 'val', val)))[:num_val]
     items = [('val', osp.join(val, n[:-len('_leftImg8bit.png')]), None)
              for n in val_names]
-    items += [('train', name, osp.join(hook.round_dir(1), name))
+    items += [('train', name, osp.join(hook.labeler.round_dir(1), name))
               for name in unlabeled]
     columns = ('image', 'ground truth', 'supervised', 'student',
                'pseudo label')

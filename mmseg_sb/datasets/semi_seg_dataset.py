@@ -5,7 +5,8 @@ from typing import Optional, Sequence, Union
 from mmengine.dataset import BaseDataset, Compose, ConcatDataset
 
 from mmseg.registry import DATASETS
-from ..utils import IS_PSEUDO, STRONG, VIEW, VIEWS, WEAK
+from ..utils import (COMPLETE_MARKER, IS_PSEUDO, STRONG, VIEW, VIEWS, WEAK,
+                     is_complete_round)
 
 
 @DATASETS.register_module()
@@ -124,19 +125,17 @@ class SemiSegDataset(ConcatDataset):
         """Read the unlabeled images' labels from ``label_dir`` (or from
         nowhere if None).
 
-        Every label file must exist: a missing one raises
+        ``label_dir`` must hold a complete round (its marker, see
+        :mod:`mmseg_sb.utils.label_round`); a partial one raises
         ``FileNotFoundError`` naming it, and nothing changes.
         """
+        if label_dir is not None and not is_complete_round(label_dir):
+            raise FileNotFoundError(
+                f'Pseudo-label folder {label_dir} has no {COMPLETE_MARKER}, '
+                'so its round is incomplete; relabel it (PseudoLabeler.'
+                'label_round), or for labels made elsewhere write the marker '
+                'with mmseg_sb.utils.mark_round_complete once all exist.')
         self._read_labels_from(label_dir)
-        if label_dir is not None:
-            dataset = self.unlabeled_dataset
-            for i in range(len(dataset)):
-                seg_map = dataset.get_data_info(i)['seg_map_path']
-                if not osp.isfile(seg_map):
-                    self._read_labels_from(self.pseudo_label_dir)
-                    raise FileNotFoundError(
-                        f'Pseudo-label file {seg_map} is missing; the round '
-                        f'in {label_dir} is incomplete, relabel it.')
         self.pseudo_label_dir = label_dir
 
     def _read_labels_from(self, label_dir: Optional[str]) -> None:

@@ -1,6 +1,5 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
 import copy
-import json
 import os
 import os.path as osp
 import shutil
@@ -23,10 +22,14 @@ from mmengine.utils import ProgressBar
 from torch.utils.data import DataLoader, Dataset
 
 from mmseg.evaluation import IoUMetric
+from mmseg.models import SegTTAModel
 from mmseg.structures import SegDataSample
+from ..utils.label_round import (COMPLETE_MARKER, is_complete_round,
+                                 mark_round_complete, read_round_stats)
 
-#: File that marks a pseudo-label round as complete (with its statistics).
-COMPLETE_MARKER = 'round_complete.json'
+__all__ = [
+    'COMPLETE_MARKER', 'LabelingDataset', 'PseudoLabeler', 'labeling_pipeline'
+]
 
 
 def labeling_pipeline(cfg: Config, tta: bool) -> List[dict]:
@@ -159,33 +162,51 @@ class PseudoLabeler:
     def is_complete(self, r: int) -> bool:
         """Whether round ``r``'s labels are all written (its marker
         exists); a round without its marker is never used."""
-        return osp.isfile(osp.join(self.round_dir(r), COMPLETE_MARKER))
+        return is_complete_round(self.round_dir(r))
 
     def read_stats(self, r: int) -> dict:
         """The statistics of complete round ``r``."""
-        with open(osp.join(self.round_dir(r), COMPLETE_MARKER)) as f:
-            return json.load(f)
+        return read_round_stats(self.round_dir(r))
 
     def label_round(self,
                     model: nn.Module,
                     r: int,
+                    tta: bool = False,
                     previews: int = 0,
-                    visualizer=None) -> dict:
+                    visualizer=None,
+                    step: int = 0) -> dict:
         """Label every image into round ``r``'s folder, all ranks together.
 
-        A partial folder of an interrupted pass is removed first. The marker
-        (with the statistics of :meth:`run` and ``round``) is written
-        atomically, and only after every label file exists.
+        The model labels in eval mode (wrapped in MMSeg's
+        :class:`SegTTAModel` with ``tta``) and is put back in its previous
+        mode afterwards. A partial folder of an interrupted pass is removed
+        first. The marker (with the statistics of :meth:`run` and ``round``)
+        is written atomically, and only after every label file exists. The
+        statistics go to the current logger (:meth:`describe`) and, as
+        ``pseudo/*`` scalars at ``step`` (the training iteration), to
+        ``visualizer``, which also draws ``previews`` images (at step ``r``).
 
         Returns:
             dict: The statistics, on every rank.
         """
         out_dir = self.round_dir(r)
+        print_log(
+            f'PseudoLabeler: labeling {len(self.dataset)} images for round '
+            f'{r} into {out_dir}',
+            logger='current')
         if is_main_process():
             shutil.rmtree(out_dir, ignore_errors=True)
             os.makedirs(out_dir)
         barrier()
-        stats = self.run(model, out_dir, previews, visualizer, step=r)
+        was_training = model.training
+        model.eval()
+        stats = self.run(
+            SegTTAModel(module=model) if tta else model,
+            out_dir,
+            previews,
+            visualizer,
+            step=r)
+        model.train(was_training)
         barrier()
         if is_main_process():
             missing = [
@@ -196,11 +217,13 @@ class PseudoLabeler:
                     f'PseudoLabeler: {len(missing)} pseudo labels of round '
                     f'{r} were not written, e.g. {missing[0]}.')
             stats['round'] = r
-            marker = osp.join(out_dir, COMPLETE_MARKER)
-            with open(marker + '.tmp', 'w') as f:
-                json.dump(stats, f, indent=2)
-            os.replace(marker + '.tmp', marker)
+            mark_round_complete(out_dir, stats)
         barrier()
+        stats['round'] = r
+        text, scalars = self.describe(stats, self.dataset.metainfo['classes'])
+        print_log(f'PseudoLabeler: {text}', logger='current')
+        if visualizer is not None:
+            visualizer.add_scalars(scalars, step=step)
         return stats
 
     @staticmethod

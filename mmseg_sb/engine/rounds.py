@@ -46,3 +46,17 @@ def check_rounds(round_iters: Sequence[int],
             f' and round_iters[0]={round_iters[0]}; with a teacher, set '
             "round_iters[0]=0 (and max_iters to the students' total).")
     return round_iters
+
+
+def check_resumed_rounds(finished: Optional[Sequence[int]],
+                         round_iters: Sequence[int], r: int) -> None:
+    """A ``ValueError`` if a run resumed in round ``r`` changes a round it
+    has finished: ``finished`` is the checkpoint's ``round_iters`` (None for
+    a run that is not resumed or has no hook state)."""
+    if finished is not None and \
+            list(finished[:r]) != list(round_iters[:r]):
+        raise ValueError(
+            f'PseudoLabelHook: the checkpoint finished rounds '
+            f'{list(finished[:r])}, the config says {list(round_iters[:r])};'
+            ' a resumed run may change or add rounds only from the current '
+            'one on.')

@@ -1,18 +1,21 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
 """What the self-training hook needs of a Runner: its setup checked before
-training, the bare model, fresh data workers at a switch, and a summary of
-the optimizer's settings."""
+training, its labeler, the bare model and its saved weights, fresh data
+workers at a switch, and a summary of the optimizer's settings."""
 import os
 import tempfile
 from collections import Counter
-from typing import Sequence
+from typing import List, Optional, Sequence
 
+import torch
 import torch.nn as nn
+from mmengine.dist import barrier, is_main_process
 from mmengine.model import is_model_wrapper
 from mmengine.runner import IterBasedTrainLoop, Runner
 from mmengine.runner.loops import _InfiniteDataloaderIterator
 
 from ..datasets import SemiSegDataset, SemiSegSampler
+from .pseudo_labeler import PseudoLabeler, labeling_pipeline
 from .schedulers import RoundPolyParamScheduler
 
 
@@ -20,6 +23,38 @@ def unwrap_model(runner: Runner) -> nn.Module:
     """The model without its DDP wrapper."""
     model = runner.model
     return model.module if is_model_wrapper(model) else model
+
+
+def save_weights(runner: Runner, path: str) -> None:
+    """Rank 0 saves the model's state dict to ``path``; all ranks wait."""
+    if is_main_process():
+        torch.save(unwrap_model(runner).state_dict(), path)
+    barrier()
+
+
+def load_weights(runner: Runner, path: str) -> None:
+    """Load the state dict saved by :func:`save_weights` into the model."""
+    unwrap_model(runner).load_state_dict(
+        torch.load(path, map_location='cpu', weights_only=True))
+
+
+def build_pseudo_labeler(runner: Runner, out_root: str,
+                         pipeline: Optional[List[dict]], tta: bool,
+                         num_workers: int) -> PseudoLabeler:
+    """The labeler of the run's unlabeled images, writing rounds under
+    ``out_root``; ``pipeline`` defaults to the config's test (or TTA)
+    pipeline without ``LoadAnnotations``."""
+    check_writable(out_root)
+    dataset = runner.train_dataloader.dataset
+    decode_head = unwrap_model(runner).decode_head
+    return PseudoLabeler(
+        dataset.unlabeled_dataset,
+        pipeline or labeling_pipeline(runner.cfg, tta),
+        num_classes=decode_head.num_classes,
+        gt_dir=dataset.unlabeled_gt_dir,
+        ignore_index=decode_head.ignore_index,
+        num_workers=num_workers,
+        out_root=out_root)
 
 
 def restart_data_workers(runner: Runner) -> None:

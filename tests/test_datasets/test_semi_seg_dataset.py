@@ -1,6 +1,5 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
 import os
-import os.path as osp
 
 import cv2
 import numpy as np
@@ -9,6 +8,7 @@ import torch
 
 from mmseg.registry import DATASETS
 from mmseg_sb.datasets import SemiSegDataset
+from mmseg_sb.utils import COMPLETE_MARKER, mark_round_complete
 
 
 def test_labeled_samples_read_ground_truth(semi_dataset_cfg):
@@ -79,20 +79,23 @@ def test_unlabeled_unreadable_until_pseudo_labels(semi_dataset_cfg,
     assert (sample['data_samples'].gt_sem_seg.data == 7).all()
 
 
-def test_missing_pseudo_label_file_is_named(semi_dataset_cfg,
-                                            write_pseudo_labels, tmp_path):
+def test_incomplete_round_is_refused(semi_dataset_cfg, write_pseudo_labels,
+                                     tmp_path):
     dataset = DATASETS.build(semi_dataset_cfg())
     write_pseudo_labels(dataset, str(tmp_path / 'r1'), 3)
     dataset.set_pseudo_label_dir(str(tmp_path / 'r1'))
+    # Every label file of r2 exists, but its marker does not: a pass that
+    # was interrupted before it finished (or labels copied in by hand).
     write_pseudo_labels(dataset, str(tmp_path / 'r2'), 4)
-    victim = dataset.unlabeled_dataset.get_data_info(2)['seg_map_path']
-    victim = victim.replace(str(tmp_path / 'r1'), str(tmp_path / 'r2'))
-    os.remove(victim)
-    with pytest.raises(FileNotFoundError, match=osp.basename(victim)):
+    os.remove(str(tmp_path / 'r2' / COMPLETE_MARKER))
+    with pytest.raises(FileNotFoundError, match=COMPLETE_MARKER):
         dataset.set_pseudo_label_dir(str(tmp_path / 'r2'))
     # Nothing changed: still reading the complete round.
     assert dataset.pseudo_label_dir == str(tmp_path / 'r1')
     assert (dataset[8]['data_samples'].gt_sem_seg.data == 3).all()
+    mark_round_complete(str(tmp_path / 'r2'), {})
+    dataset.set_pseudo_label_dir(str(tmp_path / 'r2'))
+    assert (dataset[8]['data_samples'].gt_sem_seg.data == 4).all()
 
 
 def test_empty_unlabeled_list_is_an_error(semi_dataset_cfg, tmp_path):

@@ -2,19 +2,15 @@
 import os.path as osp
 from typing import List, Optional, Sequence
 
-import torch
-from mmengine.dist import barrier, is_main_process
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from mmseg.models import SegTTAModel
 from mmseg.registry import HOOKS
 from ...utils import load_teacher
-from ..pseudo_labeler import PseudoLabeler, labeling_pipeline
-from ..rounds import check_rounds, round_of, round_starts
-from ..runner_utils import (check_self_training_setup, check_writable,
-                            optimizer_summary, restart_data_workers,
-                            unwrap_model)
+from ..rounds import check_resumed_rounds, check_rounds, round_of, round_starts
+from ..runner_utils import (build_pseudo_labeler, check_self_training_setup,
+                            load_weights, optimizer_summary,
+                            restart_data_workers, save_weights, unwrap_model)
 
 #: Student initialisation at the start of a round.
 STUDENT_INITS = ('teacher', 'initial')
@@ -26,20 +22,14 @@ STATE_KEY = 'pseudo_label_hook'
 class PseudoLabelHook(Hook):
     """Runs the self-training rounds inside one training run.
 
-    Yuan et al., "A Simple Baseline for Semi-supervised Semantic Segmentation
-    with Strong Data Augmentation", ICCV 2021, section 3.1: round 0 trains
-    the teacher on labeled images only; at the end of each round the current
-    model (DSBN main branch, eval mode) labels every unlabeled image and the
-    next round trains a student on them; the student becomes the next
-    teacher. ``round_iters[r]`` is the length of round ``r``.
-
-    The hook decides when, and nothing else: :class:`PseudoLabeler` owns the
-    labels (``work_dir/pseudo_labels/round_<r>/``, a round used only once
-    its marker says every file exists), :class:`SemiSegDataset` reads them
-    and :class:`SemiSegSampler` makes the batches. At a switch the training
-    data workers are restarted, so none holds the previous round. It runs
-    after :class:`CheckpointHook` (priority ``LOWEST``), so a checkpoint at
-    the end of a round precedes the labeling: a resumed run relabels an
+    Yuan et al., ICCV 2021, section 3.1: round 0 trains the teacher on the
+    labeled images; at the end of each round the current model labels every
+    unlabeled image and the next round trains a student on them, which then
+    becomes the teacher. The hook decides when, and nothing else: a
+    :class:`PseudoLabeler` makes and owns each round's labels
+    (``work_dir/pseudo_labels/round_<r>/``), :class:`SemiSegDataset` reads
+    them, :class:`SemiSegSampler` makes the batches. It runs after
+    ``CheckpointHook`` (priority ``LOWEST``), so a resumed run relabels an
     interrupted pass, reuses complete rounds and never reads a partial one.
 
     Args:
@@ -94,34 +84,17 @@ class PseudoLabelHook(Hook):
         the run is in."""
         check_self_training_setup(runner, self.round_iters)
         root = osp.join(runner.work_dir, 'pseudo_labels')
-        check_writable(root)
-        dataset = runner.train_dataloader.dataset
-        decode_head = unwrap_model(runner).decode_head
-        self.labeler = PseudoLabeler(
-            dataset.unlabeled_dataset,
-            self.pipeline or labeling_pipeline(runner.cfg, self.tta),
-            num_classes=decode_head.num_classes,
-            gt_dir=dataset.unlabeled_gt_dir,
-            ignore_index=decode_head.ignore_index,
-            num_workers=self.num_workers,
-            out_root=root)
+        self.labeler = build_pseudo_labeler(runner, root, self.pipeline,
+                                            self.tta, self.num_workers)
         self._initial_weights = osp.join(root, 'initial_weights.pth')
         if runner.iter == 0 and self.student_init == 'initial':
-            if is_main_process():
-                torch.save(
-                    unwrap_model(runner).state_dict(), self._initial_weights)
-            barrier()
+            save_weights(runner, self._initial_weights)
         if runner.iter == 0 and self.teacher_checkpoint is not None:
             load_teacher(unwrap_model(runner), self.teacher_checkpoint)
             runner.logger.info('PseudoLabelHook: loaded teacher '
                                f'{self.teacher_checkpoint}')
         r = round_of(runner.iter, self.round_iters)
-        done = self._resumed_rounds
-        if done is not None and done[:r] != self.round_iters[:r]:
-            raise ValueError(
-                f'PseudoLabelHook: the checkpoint finished rounds {done[:r]}'
-                f', the config says {self.round_iters[:r]}; a resumed run '
-                'may change or add rounds only from the current one on.')
+        check_resumed_rounds(self._resumed_rounds, self.round_iters, r)
         if r >= 1:
             self._enter_round(runner, r)
         else:
@@ -149,11 +122,7 @@ class PseudoLabelHook(Hook):
             return
         self._student_pending = False
         if self.student_init == 'initial':
-            unwrap_model(runner).load_state_dict(
-                torch.load(
-                    self._initial_weights,
-                    map_location='cpu',
-                    weights_only=True))
+            load_weights(runner, self._initial_weights)
         if self.reset_optimizer:
             runner.optim_wrapper.optimizer.state.clear()
 
@@ -167,26 +136,29 @@ class PseudoLabelHook(Hook):
         state = checkpoint.get('meta', {}).get(STATE_KEY)
         self._resumed_rounds = state and state['round_iters']
 
-    def round_dir(self, r: int) -> str:
-        """Folder of the pseudo labels that round ``r`` trains on."""
-        return self.labeler.round_dir(r)
-
     def _enter_round(self, runner: Runner, r: int) -> None:
         """Have round ``r``'s labels made (if not complete), then train on
         them from the next iteration."""
         start = self.round_starts[r]
         at_start = runner.iter in (start, start - 1)
+        label_dir = self.labeler.round_dir(r)
         if not self.labeler.is_complete(r):
             if not at_start:
                 raise RuntimeError(
                     f'PseudoLabelHook: the pseudo labels of round {r} '
-                    f'({self.round_dir(r)}) are incomplete but the run is '
-                    'past the start of the round; they cannot be remade '
-                    'from this checkpoint. Resume from the checkpoint at '
-                    f'iteration {start}.')
-            self._label(runner, r)
+                    f'({label_dir}) are incomplete but the run is past the '
+                    'start of the round; they cannot be remade from this '
+                    f'checkpoint. Resume from the checkpoint at iteration '
+                    f'{start}.')
+            self.labeler.label_round(
+                unwrap_model(runner),
+                r,
+                tta=self.tta,
+                previews=self.num_previews,
+                visualizer=runner.visualizer,
+                step=runner.iter + 1)
         dataset = runner.train_dataloader.dataset
-        dataset.set_pseudo_label_dir(self.round_dir(r))
+        dataset.set_pseudo_label_dir(label_dir)
         # The student starts at the round's first iteration, after the
         # validation that the loop runs at the end of the previous round.
         self._student_pending = at_start
@@ -195,25 +167,5 @@ class PseudoLabelHook(Hook):
         runner.logger.info(f'PseudoLabelHook: round {r} trains on '
                            f'{dataset.num_labeled} labeled and '
                            f'{dataset.num_unlabeled} pseudo-labeled images '
-                           f'from {self.round_dir(r)}; optimizer param '
-                           f'groups: {optimizer_summary(runner)}.')
-
-    def _label(self, runner: Runner, r: int) -> None:
-        """The current model (eval mode, TTA as configured) labels round
-        ``r``; its statistics go to the log and the visualizer."""
-        model = unwrap_model(runner)
-        was_training = model.training
-        model.eval()
-        runner.logger.info(f'PseudoLabelHook: labeling '
-                           f'{len(self.labeler.dataset)} images for round '
-                           f'{r} into {self.round_dir(r)}')
-        stats = self.labeler.label_round(
-            SegTTAModel(module=model) if self.tta else model,
-            r,
-            previews=self.num_previews,
-            visualizer=runner.visualizer)
-        model.train(was_training)
-        text, scalars = PseudoLabeler.describe(
-            stats, runner.train_dataloader.dataset.metainfo['classes'])
-        runner.logger.info(f'PseudoLabelHook: {text}')
-        runner.visualizer.add_scalars(scalars, step=runner.iter + 1)
+                           f'from {label_dir}; optimizer param groups: '
+                           f'{optimizer_summary(runner)}.')
