@@ -71,6 +71,15 @@ TINY_DEEPLABV3PLUS = dict(
     test_cfg=dict(mode='whole'))
 
 
+@pytest.fixture(scope='session')
+def photo():
+    """A real photograph (matplotlib's sample image, BGR uint8)."""
+    from matplotlib import cbook
+    with cbook.get_sample_data('grace_hopper.jpg') as f:
+        buf = np.frombuffer(f.read(), np.uint8)
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR)
+
+
 @pytest.fixture(autouse=True)
 def _mmseg_scope():
     init_default_scope('mmseg')

@@ -1,7 +1,8 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
 """Export a trained model as a plain MMSeg model.
 
-A self-training checkpoint holds DSBN layers (``<bn>.main.*``,
+A UniMatch or FixMatch checkpoint already has an EncoderDecoder's keys;
+only its config changes. A self-training checkpoint holds DSBN layers (``<bn>.main.*``,
 ``<bn>.aux.*``) and a :class:`SemiSupervisedEncoderDecoder`; the exported
 model is MMSeg's own :class:`EncoderDecoder` with the plain norm layers the
 DSBNs replaced, holding the ``main`` branches (the ones evaluation uses), so
@@ -22,9 +23,14 @@ from mmseg.registry import MODELS
 from .checkpoint import load_state_dict
 
 #: Segmentor types of this package and the MMSeg type they export to.
-PLAIN_SEGMENTORS = {'SemiSupervisedEncoderDecoder': 'EncoderDecoder'}
-#: Model keys that only the self-training segmentor knows.
-SEMI_MODEL_KEYS = ('semi_train_cfg', 'unsup_loss')
+PLAIN_SEGMENTORS = {
+    'SemiSupervisedEncoderDecoder': 'EncoderDecoder',
+    'UniMatchEncoderDecoder': 'EncoderDecoder',
+    'FixMatchEncoderDecoder': 'EncoderDecoder',
+}
+#: Model keys that only this package's segmentors know.
+SEMI_MODEL_KEYS = ('semi_train_cfg', 'unsup_loss', 'conf_thresh',
+                   'feature_dropout', 'loss_weights')
 #: Top-level config keys kept in the exported config: what MMSeg's inference
 #: API and tools/test.py read.
 INFERENCE_KEYS = ('default_scope', 'env_cfg', 'log_level', 'log_processor',

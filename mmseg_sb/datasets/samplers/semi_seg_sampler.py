@@ -2,11 +2,11 @@
 import itertools
 from typing import Iterator, Optional, Sized
 
-import torch
-from mmengine.dist import get_dist_info, sync_random_seed
+from mmengine.dist import sync_random_seed
 from torch.utils.data import Sampler
 
 from mmseg.registry import DATA_SAMPLERS
+from .streams import rank_stream
 
 #: Batch compositions: the release's weak and strong halves over the union
 #: of labeled and pseudo-labeled images, or labeled (weak) | pseudo (strong).
@@ -78,23 +78,11 @@ class SemiSegSampler(Sampler):
         self.composition = composition
         self.shuffle = shuffle
         self.seed = sync_random_seed() if seed is None else seed
-        self.rank, self.world_size = get_dist_info()
 
     def _stream(self, start: int, stop: int, stream: int) -> Iterator[int]:
         """This rank's share of shuffled passes over ``range(start, stop)``;
         ``stream`` tells apart the seeds of independent streams."""
-
-        def passes() -> Iterator[int]:
-            g = torch.Generator()
-            g.manual_seed(self.seed + stream)
-            while True:
-                size = stop - start
-                order = (
-                    torch.randperm(size, generator=g)
-                    if self.shuffle else torch.arange(size))
-                yield from (start + i for i in order.tolist())
-
-        return itertools.islice(passes(), self.rank, None, self.world_size)
+        return rank_stream(start, stop, self.seed + stream, self.shuffle)
 
     def __iter__(self) -> Iterator[int]:
         num_labeled = self.dataset.num_labeled

@@ -1,4 +1,9 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
+from .fixmatch_encoder_decoder import FixMatchEncoderDecoder
 from .semi_supervised_encoder_decoder import SemiSupervisedEncoderDecoder
+from .unimatch_encoder_decoder import UniMatchEncoderDecoder
 
-__all__ = ['SemiSupervisedEncoderDecoder']
+__all__ = [
+    'FixMatchEncoderDecoder', 'SemiSupervisedEncoderDecoder',
+    'UniMatchEncoderDecoder'
+]

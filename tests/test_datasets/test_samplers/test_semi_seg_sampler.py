@@ -74,7 +74,7 @@ def test_ranks_get_same_layout_and_disjoint_shards(dataset, composition):
     per_rank = []
     for rank in range(2):
         with mock.patch(
-                'mmseg_sb.datasets.samplers.semi_seg_sampler.get_dist_info',
+                'mmseg_sb.datasets.samplers.streams.get_dist_info',
                 return_value=(rank, 2)):
             per_rank.append(
                 batches(build(dataset, composition=composition), 2))

@@ -2,19 +2,10 @@
 import cv2
 import numpy as np
 import pytest
-from matplotlib import cbook
 
 from mmseg.registry import TRANSFORMS
 from mmseg_sb.datasets import STRONG_OPS, StrongAugment
 from mmseg_sb.datasets.transforms.strong_ops import jpeg_quality
-
-
-@pytest.fixture(scope='module')
-def photo():
-    """A real photograph (matplotlib's sample image, BGR uint8)."""
-    with cbook.get_sample_data('grace_hopper.jpg') as f:
-        buf = np.frombuffer(f.read(), np.uint8)
-    return cv2.imdecode(buf, cv2.IMREAD_COLOR)
 
 
 def make_results(seed=0, h=48, w=64):

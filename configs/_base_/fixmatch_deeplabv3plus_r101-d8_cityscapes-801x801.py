@@ -1,0 +1,24 @@
+# FixMatch (Sohn et al., NeurIPS 2020) as UniMatch's release runs it: the
+# UniMatch config with one strong view and no feature-perturbation stream,
+# loss (sup + strong) / 2.
+_base_ = './unimatch_deeplabv3plus_r101-d8_cityscapes-801x801.py'
+
+model = dict(
+    type='FixMatchEncoderDecoder',
+    feature_dropout=0.,
+    loss_weights=dict(_delete_=True, sup=0.5, strong=(0.5, ), fp=0.))
+fixmatch_unlabeled_pipeline = [
+    *_base_.unlabeled_pipeline[:-1],
+    dict(
+        type='MultiView',
+        views=dict(
+            weak=[dict(type='PackSegInputs')],
+            strong_1=_base_.online_strong_view))
+]
+train_dataloader = dict(
+    dataset=dict(datasets=[
+        _base_.online_labeled_dataset,
+        dict(
+            _base_.online_unlabeled_dataset,
+            pipeline=fixmatch_unlabeled_pipeline)
+    ]))

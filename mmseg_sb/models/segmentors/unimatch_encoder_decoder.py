@@ -1,0 +1,268 @@
+# Copyright (c) mmseg_sb contributors. All rights reserved.
+from typing import Dict, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from mmseg.models.segmentors import EncoderDecoder
+from mmseg.models.utils import resize
+from mmseg.registry import MODELS
+from mmseg.utils import OptConfigType, SampleList, add_prefix
+from ...utils import CUTMIX_BOX, STRONG_1, STRONG_2, SUP, WEAK
+from ..utils import box_masks, cutmix, partners
+
+#: The strong views, in the order of ``loss_weights['strong']``.
+STRONG_VIEWS = (STRONG_1, STRONG_2)
+#: The paper's weights: (sup + 0.25 s1 + 0.25 s2 + 0.5 fp) / 2.
+UNIMATCH_WEIGHTS = dict(sup=0.5, strong=(0.125, 0.125), fp=0.25)
+MULTI_VIEW_PREPROCESSOR = 'MultiViewDataPreProcessor'
+
+
+@MODELS.register_module()
+class UniMatchEncoderDecoder(EncoderDecoder):
+    """EncoderDecoder trained online with weak-to-strong consistency.
+
+    Yang et al., "Revisiting Weak-to-Strong Consistency in Semi-Supervised
+    Semantic Segmentation", CVPR 2023 (UniMatch). Every step sees labeled
+    images (view ``sup``) and, of each unlabeled image, a weak view and one
+    or two strong views (see :class:`mmseg_sb.datasets.MultiView`):
+
+    - one forward pass over ``sup`` and ``weak``: MMSeg's own decode-head
+      loss on ``sup`` (OHEM if the head has a sampler); the weak view's
+      detached softmax gives the pseudo label (argmax) and its confidence;
+    - feature perturbation: the same pass also decodes the weak view's
+      encoder features after channel dropout (``Dropout2d(feature_dropout)``,
+      training only), supervised by the pseudo label;
+    - each strong view, CutMixed in its box (metainfo ``cutmix_box``) with
+      the next unlabeled image of the batch, whose pseudo label, confidence
+      and valid pixels move with it, is supervised by the mixed pseudo label.
+
+    An unsupervised loss is the cross-entropy at pixels with confidence at
+    least ``conf_thresh``, summed and divided by the number of valid
+    (unpadded) pixels. The loss is ``sup * L_sup + sum_k strong[k] *
+    L_strong_k + fp * L_fp`` with ``loss_weights``; the defaults are the
+    paper's ``(L_sup + 0.25 L_s1 + 0.25 L_s2 + 0.5 L_fp) / 2``. FixMatch is
+    one strong view without the feature stream
+    (:class:`FixMatchEncoderDecoder`).
+
+    Two differences from the authors' release: the CutMix partner is the
+    next image of the same unlabeled batch (its pseudo label from the same
+    training-mode pass) instead of a second unlabeled batch labeled in eval
+    mode, which saves a forward pass; and the encoder is MMSeg's, so
+    DeepLabV3+ R101-D8 runs at output stride 8, not 16.
+
+    The model's data preprocessor is wrapped in a
+    :class:`MultiViewDataPreProcessor`. Inference, checkpoints (the same keys)
+    and ``tools/test.py`` are those of :class:`EncoderDecoder`.
+
+    .. code:: text
+
+     loss(): _check_views()
+             -> _sup_weak_forward(): extract_feat(sup + weak)
+                -> decode_head.forward([feats, dropout(weak feats)])
+             -> decode_head.loss_by_feat(sup)
+             -> _pseudo_labels(weak) -> _unsup_loss(fp)
+             -> _mix(strong_k) -> extract_feat(strong views)
+                -> decode_head.forward()
+             -> _unsup_loss(strong_k)
+     predict(), _forward(): as EncoderDecoder
+
+    Args:
+        conf_thresh (float): Confidence a pseudo-labeled pixel needs, in
+            (0, 1]. Defaults to 0.95.
+        feature_dropout (float): Channel dropout of the feature stream.
+            Defaults to 0.5.
+        loss_weights (dict): ``sup``, ``strong`` (one weight per strong view,
+            one or two) and ``fp`` (0 turns the feature stream off).
+            Defaults to the paper's.
+        data_preprocessor (dict, optional): MMSeg's preprocessor config,
+            wrapped in a ``MultiViewDataPreProcessor`` unless it is one.
+        **kwargs: The other arguments of :class:`EncoderDecoder`.
+    """
+
+    def __init__(self,
+                 conf_thresh: float = 0.95,
+                 feature_dropout: float = 0.5,
+                 loss_weights: dict = UNIMATCH_WEIGHTS,
+                 data_preprocessor: OptConfigType = None,
+                 **kwargs) -> None:
+        if not 0 < conf_thresh <= 1:
+            raise ValueError(
+                f'{type(self).__name__} conf_thresh={conf_thresh} must be in '
+                '(0, 1]; 0.95 is the paper\'s value.')
+        if not 0 <= feature_dropout < 1:
+            raise ValueError(f'{type(self).__name__} feature_dropout='
+                             f'{feature_dropout} must be in [0, 1).')
+        if set(loss_weights) != {'sup', 'strong', 'fp'} or \
+                len(loss_weights['strong']) not in (1, 2):
+            raise ValueError(
+                f'{type(self).__name__} loss_weights={loss_weights} needs '
+                'the keys sup, strong (one or two weights) and fp, e.g. '
+                f'{UNIMATCH_WEIGHTS}.')
+        if loss_weights['fp'] > 0 and feature_dropout == 0:
+            raise ValueError(
+                f'{type(self).__name__} loss_weights fp='
+                f'{loss_weights["fp"]} needs feature_dropout > 0.')
+        if data_preprocessor is not None and \
+                data_preprocessor.get('type') != MULTI_VIEW_PREPROCESSOR:
+            data_preprocessor = dict(
+                type=MULTI_VIEW_PREPROCESSOR,
+                data_preprocessor=data_preprocessor)
+        super().__init__(data_preprocessor=data_preprocessor, **kwargs)
+        self.conf_thresh = conf_thresh
+        self.feature_dropout = feature_dropout
+        self.loss_weights = dict(
+            sup=loss_weights['sup'],
+            strong=tuple(loss_weights['strong']),
+            fp=loss_weights['fp'])
+        self.strong_views = STRONG_VIEWS[:len(self.loss_weights['strong'])]
+
+    @property
+    def use_fp(self) -> bool:
+        """Whether the feature-perturbation stream is trained."""
+        return self.loss_weights['fp'] > 0
+
+    def loss(self, inputs: Dict[str, Tensor],
+             data_samples: Dict[str, SampleList]) -> Dict[str, Tensor]:
+        """The weighted supervised, strong-view and feature-stream losses.
+
+        Args:
+            inputs (dict[str, Tensor]): Images (N, 3, H, W) by view.
+            data_samples (dict[str, list[SegDataSample]]): Samples by view;
+                ``sup`` ones carry ``gt_sem_seg``, strong ones
+                ``cutmix_box``.
+
+        Returns:
+            dict[str, Tensor]: ``decode.loss_ce`` (and MMSeg's other keys),
+            ``loss_strong_1`` (``loss_strong_2``), ``loss_fp`` and the
+            logged (not summed) ``mask_ratio``, the share of valid weak-view
+            pixels above the threshold.
+        """
+        self._check_views(inputs)
+        sup_logits, weak_logits, fp_logits = self._sup_weak_forward(
+            inputs[SUP], inputs[WEAK])
+        losses = self._weighted(
+            self.decode_head.loss_by_feat(sup_logits, data_samples[SUP]),
+            self.loss_weights['sup'])
+        losses = add_prefix(losses, 'decode')
+        size = inputs[WEAK].shape[-2:]
+        pseudo, conf = self._pseudo_labels(weak_logits, size)
+        valid = self._valid_pixels(data_samples[WEAK], size, pseudo.device)
+        if self.use_fp:
+            losses['loss_fp'] = self.loss_weights['fp'] * self._unsup_loss(
+                self._upsample(fp_logits, size), pseudo, conf, valid)
+        mixed = [
+            self._mix(inputs[view], data_samples[view], pseudo, conf, valid)
+            for view in self.strong_views
+        ]
+        strong_logits = self._upsample(
+            self.decode_head.forward(
+                self.extract_feat(torch.cat([m[0] for m in mixed]))), size)
+        for k, (view, logits) in enumerate(
+                zip(self.strong_views,
+                    strong_logits.split(len(inputs[WEAK])))):
+            _, target, target_conf, target_valid = mixed[k]
+            losses[f'loss_{view}'] = self.loss_weights['strong'][k] * \
+                self._unsup_loss(logits, target, target_conf, target_valid)
+        losses['mask_ratio'] = ((conf >= self.conf_thresh) & valid).sum() / \
+            valid.sum().clamp(min=1)
+        return losses
+
+    def _check_views(self, inputs: Dict[str, Tensor]) -> None:
+        """A ``ValueError`` naming the missing views of a training batch."""
+        if not isinstance(inputs, dict):
+            raise ValueError(
+                f'{type(self).__name__} trains on multi-view batches; got '
+                f'{type(inputs).__name__} inputs. Pack the training samples '
+                'with MultiView and use MultiViewDataPreProcessor.')
+        needed = (SUP, WEAK) + self.strong_views
+        missing = [v for v in needed if v not in inputs]
+        if missing:
+            raise ValueError(
+                f'{type(self).__name__}: the batch has no {missing} views '
+                f'(it has {sorted(inputs)}); every batch needs labeled '
+                '(sup) and unlabeled samples in views '
+                f'{list(needed[1:])}: a ConcatDataset of both with '
+                'MultiSourceSampler, and MultiView in each pipeline.')
+        sizes = {v: len(inputs[v]) for v in needed[1:]}
+        if len(set(sizes.values())) != 1:
+            raise ValueError(f'{type(self).__name__}: the unlabeled views '
+                             f'differ in size {sizes}.')
+
+    def _sup_weak_forward(
+            self, sup: Tensor,
+            weak: Tensor) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+        """One pass over ``sup`` and ``weak``, plus the weak view's dropped
+        features through the decode head in the same call (as one batch).
+
+        Returns:
+            tuple[Tensor]: Decode-head logits of sup, weak and (with the
+            feature stream) the perturbed weak features, at head resolution.
+        """
+        feats = self.extract_feat(torch.cat([sup, weak]))
+        num_sup, num_weak = len(sup), len(weak)
+        if self.use_fp:
+            feats = [torch.cat([f, self._drop(f[num_sup:])]) for f in feats]
+        logits = self.decode_head.forward(feats)
+        if self.use_fp:
+            sup_logits, weak_logits, fp_logits = logits.split(
+                [num_sup, num_weak, num_weak])
+            return sup_logits, weak_logits, fp_logits
+        sup_logits, weak_logits = logits.split([num_sup, num_weak])
+        return sup_logits, weak_logits, None
+
+    def _drop(self, feature: Tensor) -> Tensor:
+        """Channel dropout of the feature stream, only in training."""
+        return F.dropout2d(feature, self.feature_dropout, self.training)
+
+    def _upsample(self, logits: Tensor, size: Tuple[int, int]) -> Tensor:
+        return resize(
+            logits, size, mode='bilinear', align_corners=self.align_corners)
+
+    @torch.no_grad()
+    def _pseudo_labels(self, weak_logits: Tensor,
+                       size: Tuple[int, int]) -> Tuple[Tensor, Tensor]:
+        """The argmax (N, H, W) long and max softmax (N, H, W) of the weak
+        view's logits at input resolution, without gradient."""
+        conf, pseudo = self._upsample(weak_logits.detach(),
+                                      size).softmax(dim=1).max(dim=1)
+        return pseudo, conf
+
+    @staticmethod
+    def _valid_pixels(samples: SampleList, size: Tuple[int, int],
+                      device: torch.device) -> Tensor:
+        """(N, H, W) bool: the pixels of each image before batch padding."""
+        valid = torch.zeros(
+            len(samples), *size, dtype=torch.bool, device=device)
+        for mask, sample in zip(valid, samples):
+            h, w = sample.img_shape[:2]
+            mask[:h, :w] = True
+        return valid
+
+    def _mix(self, images: Tensor, samples: SampleList, pseudo: Tensor,
+             conf: Tensor, valid: Tensor) -> Tuple[Tensor, ...]:
+        """A strong view and its targets, CutMixed with the next image of
+        the batch in each sample's ``cutmix_box``."""
+        masks = box_masks([s.metainfo.get(CUTMIX_BOX) for s in samples],
+                          images.shape[-2:], images.device)
+        partner = partners(len(images), images.device)
+        return tuple(
+            cutmix(x, masks, partner) for x in (images, pseudo, conf, valid))
+
+    def _unsup_loss(self, logits: Tensor, target: Tensor, conf: Tensor,
+                    valid: Tensor) -> Tensor:
+        """Cross-entropy at confident valid pixels, divided by the number of
+        valid pixels."""
+        loss = F.cross_entropy(logits, target, reduction='none')
+        loss = loss * ((conf >= self.conf_thresh) & valid)
+        return loss.sum() / valid.sum().clamp(min=1)
+
+    @staticmethod
+    def _weighted(losses: Dict[str, Tensor],
+                  weight: float) -> Dict[str, Tensor]:
+        """``losses`` with every ``loss*`` entry scaled by ``weight``."""
+        return {
+            k: v * weight if k.startswith('loss') else v
+            for k, v in losses.items()
+        }
