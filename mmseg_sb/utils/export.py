@@ -2,8 +2,9 @@
 """Export a trained model as a plain MMSeg model.
 
 A UniMatch or FixMatch checkpoint already has an EncoderDecoder's keys;
-only its config changes. A self-training checkpoint holds DSBN layers (``<bn>.main.*``,
-``<bn>.aux.*``) and a :class:`SemiSupervisedEncoderDecoder`; the exported
+only its config changes. A self-training checkpoint holds DSBN layers
+(``<bn>.main.*``, ``<bn>.aux.*``) and a
+:class:`SemiSupervisedEncoderDecoder`; the exported
 model is MMSeg's own :class:`EncoderDecoder` with the plain norm layers the
 DSBNs replaced, holding the ``main`` branches (the ones evaluation uses), so
 that a process with only MMSeg installed runs it exactly as the
