@@ -14,6 +14,9 @@ from mmseg.registry import MODELS
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(
     REPO, 'configs/_base_/sb_deeplabv3plus_r101-d8_cityscapes-769x769.py')
+UNIMATCH_CONFIG = osp.join(
+    REPO, 'configs/_base_',
+    'unimatch_deeplabv3plus_r101-d8_cityscapes-801x801.py')
 #: Channel changes for a ResNet-18 backbone.
 R18 = {
     'backbone.depth': 18,
@@ -22,22 +25,35 @@ R18 = {
 }
 
 
+def shrink(model: dict, depth: int, crop: tuple) -> dict:
+    """``model`` with ``depth``, ``crop``, plain BN (one process) and no
+    ImageNet weights."""
+    model.pretrained = None
+    model.data_preprocessor.size = crop
+    for part in ('backbone', 'decode_head'):
+        model[part].norm_cfg = dict(type='BN', requires_grad=True)
+    if depth == 18:
+        for key, value in R18.items():
+            part, name = key.split('.')
+            model[part][name] = value
+    else:
+        model.backbone.depth = depth
+    return model
+
+
+def unimatch_cfg(depth: int, crop: tuple):
+    """The UniMatch Cityscapes config's model (OHEM, paper's weights),
+    shrunk as :func:`model_cfgs`."""
+    init_default_scope('mmseg')
+    return shrink(Config.fromfile(UNIMATCH_CONFIG).model, depth, crop)
+
+
 def model_cfgs(depth: int, crop: tuple):
     """(ours, MMSeg's) model configs, identical but for the segmentor type,
     DSBN and the unsupervised loss. ``norm_cfg`` is plain BN (one process)."""
     init_default_scope('mmseg')
     cfg = Config.fromfile(CONFIG)
-    ours = cfg.model
-    ours.pretrained = None
-    ours.data_preprocessor.size = crop
-    for part in ('backbone', 'decode_head'):
-        ours[part].norm_cfg = dict(type='BN', requires_grad=True)
-    if depth == 18:
-        for key, value in R18.items():
-            part, name = key.split('.')
-            ours[part][name] = value
-    else:
-        ours.backbone.depth = depth
+    ours = shrink(cfg.model, depth, crop)
     mmseg = copy.deepcopy(ours)
     mmseg.type = 'EncoderDecoder'
     mmseg.pop('semi_train_cfg')

@@ -2,7 +2,11 @@
 """One self-training iteration (2 weak + 2 strong views, one of them labeled,
 three pseudo-labeled, as the release's batches at 1/8 mostly are; DSBN,
 self-correction loss) vs MMSeg's supervised iteration on 4 labeled images:
-same model, crop and optimizer, measured side by side.
+same model, crop and optimizer, measured side by side. The UniMatch
+iteration of its Cityscapes config (2 labeled images + 2 unlabeled ones in a
+weak and two strong views, one CutMixed; feature stream; OHEM) is measured
+in the same run and reported relative to the self-training one: the
+per-GPU batches of the two methods' releases.
 
 Time: median of interleaved iterations (``model.train_step`` with an SGD
 OptimWrapper, as the Runner runs it). Memory: peak CUDA memory allocated by
@@ -27,7 +31,10 @@ from mmengine.structures import PixelData
 
 from mmseg.structures import SegDataSample
 
-from _common import build, model_cfgs, report  # isort: skip
+from _common import build, model_cfgs, report, unimatch_cfg  # isort: skip
+
+#: The variants measured side by side.
+VARIANTS = ('ours', 'mmseg', 'unimatch')
 
 
 def make_batch(pseudo, crop, seed=0):
@@ -52,15 +59,61 @@ def make_batch(pseudo, crop, seed=0):
     return dict(inputs=inputs, data_samples=samples)
 
 
+def make_multi_view_batch(crop, num_sup=2, num_unsup=2, seed=0):
+    """A collated UniMatch batch: ``num_sup`` labeled images, and a weak and
+    two strong views of ``num_unsup`` unlabeled ones (the first strong view
+    of the first image CutMixed in a quarter of the crop)."""
+    g = torch.Generator().manual_seed(seed)
+    h, w = crop
+
+    def images(n):
+        return [
+            torch.randint(0, 256, (3, h, w), generator=g, dtype=torch.uint8)
+            for _ in range(n)
+        ]
+
+    def samples(n, box=None, labeled=False):
+        out = []
+        for i in range(n):
+            s = SegDataSample(
+                metainfo=dict(
+                    img_shape=crop,
+                    ori_shape=crop,
+                    pad_shape=crop,
+                    cutmix_box=box if i == 0 else None))
+            if labeled:
+                s.gt_sem_seg = PixelData(
+                    data=torch.randint(0, 19, (1, h, w), generator=g))
+            out.append(s)
+        return out
+
+    return dict(
+        inputs=dict(
+            sup=images(num_sup),
+            weak=images(num_unsup),
+            strong_1=images(num_unsup),
+            strong_2=images(num_unsup)),
+        data_samples=dict(
+            sup=samples(num_sup, labeled=True),
+            weak=samples(num_unsup),
+            strong_1=samples(num_unsup, (0, 0, h // 2, w // 2)),
+            strong_2=samples(num_unsup)))
+
+
 def setup(variant, depth, crop, device):
     ours_cfg, mmseg_cfg = model_cfgs(depth, crop)
+    cfgs = dict(ours=ours_cfg, mmseg=mmseg_cfg)
+    if variant == 'unimatch':
+        cfgs['unimatch'] = unimatch_cfg(depth, crop)
     torch.manual_seed(0)
-    model = build(ours_cfg if variant == 'ours' else mmseg_cfg, device)
+    model = build(cfgs[variant], device)
     model.train()
     wrapper = OptimWrapper(
         torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9))
-    batch = make_batch([False, True, True, True], crop) \
-        if variant == 'ours' else make_batch([False] * 4, crop)
+    batch = dict(
+        ours=lambda: make_batch([False, True, True, True], crop),
+        mmseg=lambda: make_batch([False] * 4, crop),
+        unimatch=lambda: make_multi_view_batch(crop))[variant]()
     return model, wrapper, batch
 
 
@@ -134,10 +187,7 @@ def main(argv=None):
     parser.add_argument('--out')
     args = parser.parse_args(argv)
     crop = (args.crop, args.crop)
-    runs = {
-        v: setup(v, args.depth, crop, args.device)
-        for v in ('ours', 'mmseg')
-    }
+    runs = {v: setup(v, args.depth, crop, args.device) for v in VARIANTS}
     times = {v: [] for v in runs}
     for i in range(args.iters + 3):  # 3 warm-up iterations
         for v, (model, wrapper, batch) in runs.items():
@@ -148,7 +198,7 @@ def main(argv=None):
     ms = {v: 1000 * float(np.median(t)) for v, t in times.items()}
     mem = {
         v: peak_memory_mb(v, args.depth, crop, 3, args.device)
-        for v in ('ours', 'mmseg')
+        for v in VARIANTS
     }
     lines = [
         f'DeepLabV3+ R{args.depth}, {args.crop}x{args.crop} crops, batch 4, '
@@ -159,10 +209,15 @@ def main(argv=None):
         f'{mem["ours"]:.0f} |',
         f'| MMSeg supervised: 4 labeled | {ms["mmseg"]:.1f} | '
         f'{mem["mmseg"]:.0f} |',
+        '| UniMatch: 2 labeled + 2 unlabeled x (weak, 2 strong), feature '
+        f'stream, OHEM | {ms["unimatch"]:.1f} | {mem["unimatch"]:.0f} |',
         f'time ratio ours / MMSeg: {ms["ours"] / ms["mmseg"]:.3f} '
         '(target <= 1.10)',
         f'peak memory ratio ours / MMSeg: {mem["ours"] / mem["mmseg"]:.3f} '
-        '(target <= 1.10)'
+        '(target <= 1.10)',
+        'UniMatch / ours: time '
+        f'{ms["unimatch"] / ms["ours"]:.3f}, peak memory '
+        f'{mem["unimatch"] / mem["ours"]:.3f}'
     ]
     report(lines, args.out)
 

@@ -24,10 +24,14 @@ import mmseg_sb
 from mmseg.registry import (DATA_SAMPLERS, DATASETS, HOOKS, MODELS,
                             PARAM_SCHEDULERS, TRANSFORMS)
 expected = {MODELS: ['SemiSupervisedEncoderDecoder', 'DSBN',
-                     'SelfCorrectionLoss'],
-            TRANSFORMS: ['StrongAugment'], DATASETS: ['SemiSegDataset'],
-            DATA_SAMPLERS: ['SemiSegSampler'], HOOKS: ['PseudoLabelHook'],
-            PARAM_SCHEDULERS: ['RoundPolyLR']}
+                     'SelfCorrectionLoss', 'UniMatchEncoderDecoder',
+                     'FixMatchEncoderDecoder', 'MultiViewDataPreProcessor'],
+            TRANSFORMS: ['StrongAugment', 'MultiView', 'RandomCutMixBox',
+                         'ColorJitter', 'GaussianBlur'],
+            DATASETS: ['SemiSegDataset'],
+            DATA_SAMPLERS: ['SemiSegSampler', 'MultiSourceSampler'],
+            HOOKS: ['PseudoLabelHook', 'ExportModelHook'],
+            PARAM_SCHEDULERS: ['RoundPolyLR', 'RoundPolyParamScheduler']}
 for registry, names in expected.items():
     for name in names:
         assert registry.get(name) is not None, (registry.name, name)

@@ -20,10 +20,15 @@
    ``curves.png`` (validation mIoU against iteration) to the work dir.
 
 ``--seeds N`` repeats steps 1-4 with N seeds (data and training) and prints
-the mean and spread of every row. The terminal shows one progress bar per
+the mean and spread of every row. ``--compare`` also trains UniMatch and
+FixMatch (``configs/demo/{unimatch,fixmatch}_deeplabv3plus_r18_synthetic.py``:
+the same labeled split, model and total iterations as self-training) and
+prints ``tools/compare.py``'s table of all five runs, with its bar chart in
+``compare.png``. The terminal shows one progress bar per
 stage; MMEngine's full logs go to each stage's work dir.
 
-Usage: python tools/demo.py [--seeds N] [--work-dir DIR] [--data-root DIR]
+Usage: python tools/demo.py [--seeds N] [--compare] [--work-dir DIR]
+    [--data-root DIR]
 """
 import argparse
 import contextlib
@@ -48,6 +53,11 @@ SB_CONFIG = osp.join(REPO, 'configs/demo/sb_deeplabv3plus_r18_synthetic.py')
 SUP_CONFIG = osp.join(REPO, 'configs/demo/sup_deeplabv3plus_r18_synthetic.py')
 CONTROL_CONFIG = osp.join(
     REPO, 'configs/demo/sup_deeplabv3plus_r18_synthetic_continued.py')
+#: The online peers of --compare, by work-dir name.
+PEER_CONFIGS = {
+    name: osp.join(REPO, f'configs/demo/{name}_deeplabv3plus_r18_synthetic.py')
+    for name in ('unimatch', 'fixmatch')
+}
 #: The demo data: images per split, labeled train images, image size.
 NUM_IMAGES = dict(train=320, val=40)
 NUM_LABELED = 20
@@ -59,6 +69,10 @@ TERMINAL = sys.stdout
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--seeds', type=int, default=1)
+    parser.add_argument(
+        '--compare',
+        action='store_true',
+        help='also train UniMatch and FixMatch and compare all runs')
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--data-root', default='data/synthetic_cityscapes')
     return parser.parse_args()
@@ -203,10 +217,16 @@ def run_seed(args, seed: int) -> dict:
         data_root,
         seed,
         load_from=teacher)
+    peers = {
+        name: run_stage(name, config, osp.join(work_dir, name), data_root,
+                        seed)
+        for name, config in PEER_CONFIGS.items()
+    } if args.compare else {}
     return dict(
         sup=sup,
         sb=sb,
         control=control,
+        peers=peers,
         rows=result_rows(sup, sb, control),
         data_root=data_root,
         work_dir=work_dir)
@@ -277,6 +297,19 @@ def print_seeds(results: list) -> None:
                       ' '.join(f'{g:+.2f}' for g in gains) if i < 2 else '-'))
     print_table(('run', 'iterations', 'pseudo-label mIoU', 'val mIoU',
                  'last student gain per seed'), table)
+
+
+def compare_runs(result: dict) -> str:
+    """``tools/compare.py``'s table of one seed's runs; its bar chart goes
+    to ``compare.png`` in the seed's work dir."""
+    import compare
+    runners = [result['sup'], result['control'], result['sb']] + list(
+        result['peers'].values())
+    runs = [compare.collect(r.work_dir) for r in runners]
+    out = osp.join(result['work_dir'], 'compare.png')
+    compare.bar_chart(runs, out, 'Demo: same labeled split, model and '
+                      'total iterations')
+    return compare.markdown(runs) + f'\nbar chart: {out}'
 
 
 def colorize(label: np.ndarray) -> np.ndarray:
@@ -407,6 +440,10 @@ def main():
             print_single(res['rows'])
         print_seeds(results)
     first = results[0]
+    if args.compare:
+        for seed, res in enumerate(results):
+            say(f'\nSeed {seed}: tools/compare.py over its runs')
+            say(compare_runs(res))
     say(f'\nWrote {write_summary(first)} and {write_curves(first)}')
     say(f'Total time: {time.time() - start:.0f} s; MMEngine logs, '
         f'checkpoints and pseudo labels in {args.work_dir} '

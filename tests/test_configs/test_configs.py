@@ -32,6 +32,53 @@ def test_every_split_has_both_configs():
     for split in ('1-16', '1-8', '1-4', '1-2', 'full'):
         assert f'sb_deeplabv3plus_r101_cityscapes_{split}.py' in names
         assert f'sup_deeplabv3plus_r101_cityscapes_{split}.py' in names
+    for split in ('1-16', '1-8', '1-4', '1-2'):
+        assert f'unimatch_deeplabv3plus_r101_cityscapes_{split}.py' in names
+
+
+#: Labeled images of the Cityscapes splits (of 2975 training images).
+NUM_LABELED = {'1-16': 186, '1-8': 372, '1-4': 744, '1-2': 1488}
+
+
+def labeled_part(cfg):
+    dataset = cfg.train_dataloader.dataset
+    if 'labeled' in dataset:
+        return dataset.labeled
+    return dataset.datasets[0] if 'datasets' in dataset else dataset
+
+
+def check_online(cfg, name):
+    """UniMatch / FixMatch: UniMatch's release settings on Cityscapes."""
+    fixmatch = name.startswith('fixmatch_')
+    assert cfg.model.type == ('FixMatchEncoderDecoder'
+                              if fixmatch else 'UniMatchEncoderDecoder')
+    loader = cfg.train_dataloader
+    assert loader.dataset.type == 'ConcatDataset'
+    assert loader.sampler.type == 'MultiSourceSampler'
+    assert loader.sampler.batch_size == loader.batch_size
+    assert loader.sampler.source_ratio == [1, 1]
+    views = loader.dataset.datasets[1].pipeline[-1]
+    assert views.type == 'MultiView'
+    strong = ['strong_1'] if fixmatch else ['strong_1', 'strong_2']
+    assert sorted(views.views) == sorted(['weak'] + strong)
+    assert cfg.model.conf_thresh == 0.95
+    assert cfg.model.loss_weights == (
+        dict(sup=0.5, strong=(0.5, ), fp=0.) if fixmatch else dict(
+            sup=0.5, strong=(0.125, 0.125), fp=0.25))
+    if 'cityscapes' in name:
+        assert loader.batch_size == 4  # 2 + 2 per GPU, 4 GPUs
+        assert cfg.optim_wrapper.optimizer.lr == 0.005
+        assert cfg.optim_wrapper.optimizer.weight_decay == 0.0001
+        assert cfg.model.decode_head.sampler.thresh == 0.7
+        split = name.split('_')[-1][:-3]
+        # 240 epochs of the unlabeled images, 8 per step.
+        iters = 240 * ((2975 - NUM_LABELED[split]) // 8)
+        assert cfg.train_cfg.max_iters == iters
+        assert cfg.param_scheduler[0].end == iters
+        crop = [
+            t for t in labeled_part(cfg).pipeline if t.type == 'RandomCrop'
+        ]
+        assert crop[0].crop_size == (801, 801)
 
 
 @pytest.mark.parametrize('path', LEAF_CONFIGS, ids=osp.basename)
@@ -69,6 +116,8 @@ def test_config_parses_and_builds(path):
             'decode_head': dict(round_lr_mults=[1.0, 10.0])
         }
         assert hook.tta == ('demo' not in path)
+    if name.startswith(('unimatch_', 'fixmatch_')):
+        check_online(cfg, name)
     if name.startswith('sup_'):
         assert cfg.model.type == 'EncoderDecoder'
         assert 'StrongAugment' not in [
@@ -78,17 +127,13 @@ def test_config_parses_and_builds(path):
     if 'cityscapes' in name:
         assert cfg.model.auxiliary_head is None
         assert cfg.model.decode_head.loss_decode.avg_non_ignore
-        crop = [
-            t for t in cfg.train_dataloader.dataset.pipeline
-            if t.type == 'RandomCrop'
-        ]
+        pipeline = labeled_part(cfg).get(
+            'pipeline', cfg.train_dataloader.dataset.get('pipeline'))
+        crop = [t for t in pipeline if t.type == 'RandomCrop']
         assert crop[0].get('cat_max_ratio', 1.0) == 1.0
     if 'cityscapes_1-' in name:
         split = name.split('_')[-1][:-3]
-        ann = (
-            cfg.train_dataloader.dataset.labeled.ann_file if
-            name.startswith('sb_') else cfg.train_dataloader.dataset.ann_file)
-        assert ann == f'splits/{split}/labeled.txt'
+        assert labeled_part(cfg).ann_file == f'splits/{split}/labeled.txt'
     cfg.merge_from_dict(SHRINK)
     model = MODELS.build(cfg.model)
     has_dsbn = any(isinstance(m, DSBN) for m in model.modules())

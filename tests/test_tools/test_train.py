@@ -24,6 +24,20 @@ def run_tool(args, cwd=REPO, env=None, timeout=600):
         timeout=timeout)
 
 
+def loader_options(data_root):
+    """--cfg-options: no data workers, and validation and test on the tiny
+    data."""
+    return [
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False'
+    ] + [
+        option for loader in ('val_dataloader', 'test_dataloader')
+        for option in (f'{loader}.dataset.data_root={data_root}',
+                       f'{loader}.num_workers=0',
+                       f'{loader}.persistent_workers=False')
+    ]
+
+
 def tiny_options(data_root, work_dir, rounds=(3, 3)):
     """--cfg-options that point the demo config at the tiny data."""
     rounds = '[' + ','.join(str(r) for r in rounds) + ']'
@@ -34,14 +48,7 @@ def tiny_options(data_root, work_dir, rounds=(3, 3)):
         'train_dataloader.dataset.labeled.ann_file=splits/tiny/labeled.txt',
         f'train_dataloader.dataset.unlabeled.data_root={data_root}',
         'train_dataloader.dataset.unlabeled.ann_file='
-        'splits/tiny/unlabeled.txt', 'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        f'val_dataloader.dataset.data_root={data_root}',
-        'val_dataloader.num_workers=0',
-        'val_dataloader.persistent_workers=False',
-        f'test_dataloader.dataset.data_root={data_root}',
-        'test_dataloader.num_workers=0',
-        'test_dataloader.persistent_workers=False',
+        'splits/tiny/unlabeled.txt', *loader_options(data_root),
         'model.decode_head.channels=16',
         f'custom_hooks.0.round_iters={rounds}',
         f'param_scheduler.0.round_iters={rounds}',

@@ -5,14 +5,9 @@ from mmengine.dataset import pseudo_collate
 from mmseg.registry import MODELS, TRANSFORMS
 from mmseg.structures import SegDataSample
 
-SEG_PREPROCESSOR = dict(
-    type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255,
-    size=(16, 16))
+from conftest import TINY_DEEPLABV3PLUS  # isort: skip
+
+SEG_PREPROCESSOR = dict(TINY_DEEPLABV3PLUS['data_preprocessor'], size=(16, 16))
 
 
 def packed(view_names, height=12, value=0):
