@@ -214,8 +214,7 @@ def main(argv=None):
         f'time ratio ours / MMSeg: {ms["ours"] / ms["mmseg"]:.3f} '
         '(target <= 1.10)',
         f'peak memory ratio ours / MMSeg: {mem["ours"] / mem["mmseg"]:.3f} '
-        '(target <= 1.10)',
-        'UniMatch / ours: time '
+        '(target <= 1.10)', 'UniMatch / ours: time '
         f'{ms["unimatch"] / ms["ours"]:.3f}, peak memory '
         f'{mem["unimatch"] / mem["ours"]:.3f}'
     ]

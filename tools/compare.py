@@ -67,8 +67,7 @@ def parse_args():
 
 def run_config(work_dir: str) -> Config:
     """The config MMEngine dumped into ``work_dir`` (the newest ``.py``)."""
-    paths = sorted(
-        glob.glob(osp.join(work_dir, '*.py')), key=osp.getmtime)
+    paths = sorted(glob.glob(osp.join(work_dir, '*.py')), key=osp.getmtime)
     if not paths:
         raise FileNotFoundError(
             f'{work_dir} holds no dumped config (*.py); is it the work dir '
@@ -163,8 +162,7 @@ def test_checkpoint(work_dir: str, cfg_path: str) -> Tuple[float, dict]:
     with tempfile.TemporaryDirectory() as tmp:
         result = subprocess.run([
             sys.executable,
-            osp.join(TOOLS, 'test.py'), cfg_path, checkpoint, '--work-dir',
-            tmp
+            osp.join(TOOLS, 'test.py'), cfg_path, checkpoint, '--work-dir', tmp
         ],
                                 capture_output=True,
                                 text=True)
@@ -213,14 +211,19 @@ def gaps(runs: List[Run]) -> List[Optional[float]]:
 def markdown(runs: List[Run], per_class: bool = False) -> str:
     """The table, with a warning line above it when runs differ in split or
     evaluation."""
-    split_ids = {s: f'split {i + 1}'
-                 for i, s in enumerate(dict.fromkeys(r.split for r in runs))}
-    eval_ids = {e: f'eval {i + 1}'
-                for i, e in enumerate(dict.fromkeys(r.evaluation
-                                                    for r in runs))}
+    split_ids = {
+        s: f'split {i + 1}'
+        for i, s in enumerate(dict.fromkeys(r.split for r in runs))
+    }
+    eval_ids = {
+        e: f'eval {i + 1}'
+        for i, e in enumerate(dict.fromkeys(r.evaluation for r in runs))
+    }
     classes = list(dict.fromkeys(c for r in runs for c in r.class_iou))
-    header = ['method', 'split', 'labeled', 'iterations', 'mIoU',
-              'gap to supervised', 'run']
+    header = [
+        'method', 'split', 'labeled', 'iterations', 'mIoU',
+        'gap to supervised', 'run'
+    ]
     if per_class:
         header += classes
     lines = []
@@ -229,23 +232,23 @@ def markdown(runs: List[Run], per_class: bool = False) -> str:
                      'gaps are taken only within one split and '
                      'evaluation.**')
         lines.append('')
-    lines += ['| ' + ' | '.join(header) + ' |',
-              '|' + ' --- |' * len(header)]
+    lines += ['| ' + ' | '.join(header) + ' |', '|' + ' --- |' * len(header)]
     for run, gap in zip(runs, gaps(runs)):
         split = split_ids[run.split]
         if len(eval_ids) > 1:
             split += f', {eval_ids[run.evaluation]}'
         cells = [
-            run.method, split, '?' if run.labeled is None else
-            str(run.labeled),
+            run.method, split,
+            '?' if run.labeled is None else str(run.labeled),
             str(run.iters), f'{run.miou:.2f}',
             '-' if gap is None else f'{gap:+.2f}',
             osp.basename(osp.normpath(run.work_dir)) +
             (f' ({run.notes})' if run.notes else '')
         ]
         if per_class:
-            cells += [f'{run.class_iou.get(c, float("nan")):.2f}'
-                      for c in classes]
+            cells += [
+                f'{run.class_iou.get(c, float("nan")):.2f}' for c in classes
+            ]
         lines.append('| ' + ' | '.join(cells) + ' |')
     lines.append('')
     lines += [f'{name}: {split}' for split, name in split_ids.items()]

@@ -307,8 +307,9 @@ def compare_runs(result: dict) -> str:
         result['peers'].values())
     runs = [compare.collect(r.work_dir) for r in runners]
     out = osp.join(result['work_dir'], 'compare.png')
-    compare.bar_chart(runs, out, 'Demo: same labeled split, model and '
-                      'total iterations')
+    compare.bar_chart(
+        runs, out, 'Demo: same labeled split, model and '
+        'total iterations')
     return compare.markdown(runs) + f'\nbar chart: {out}'
 
 
