@@ -111,9 +111,10 @@ def start_iters(cfg: Config) -> Tuple[int, str]:
     ]
     for path in filter(None, starts):
         match = re.search(r'iter_(\d+)\.pth$', path)
+        shown = osp.relpath(path) if osp.isabs(path) else path
         if match:
-            return int(match.group(1)), f'from {path}'
-        return 0, f'from {path} (iterations unknown)'
+            return int(match.group(1)), f'from {shown}'
+        return 0, f'from {shown} (iterations unknown)'
     return 0, ''
 
 
@@ -208,13 +209,22 @@ def gaps(runs: List[Run]) -> List[Optional[float]]:
     ]
 
 
+def short_names(splits) -> Dict[str, str]:
+    """A short name per split: the folder of its ann file (``1-8``,
+    ``demo``), numbered where two differ but share it."""
+    names: Dict[str, str] = {}
+    for split in dict.fromkeys(splits):
+        name = osp.basename(osp.dirname(split)) or split
+        if name in names.values():
+            name = f'{name} ({len(names) + 1})'
+        names[split] = name
+    return names
+
+
 def markdown(runs: List[Run], per_class: bool = False) -> str:
     """The table, with a warning line above it when runs differ in split or
     evaluation."""
-    split_ids = {
-        s: f'split {i + 1}'
-        for i, s in enumerate(dict.fromkeys(r.split for r in runs))
-    }
+    split_ids = short_names(r.split for r in runs)
     eval_ids = {
         e: f'eval {i + 1}'
         for i, e in enumerate(dict.fromkeys(r.evaluation for r in runs))
