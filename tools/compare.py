@@ -134,7 +134,10 @@ def final_validation(work_dir: str) -> Tuple[int, float, Dict[str, float]]:
     if not rows:
         raise ValueError(f'{work_dir}: no validation result yet.')
     logs = glob.glob(osp.join(run_dir, '*.log'))
-    text = open(logs[0]).read() if logs else ''
+    text = ''
+    if logs:
+        with open(logs[0]) as f:
+            text = f.read()
     return rows[-1]['step'], rows[-1]['mIoU'], class_ious(text)
 
 

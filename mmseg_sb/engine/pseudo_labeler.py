@@ -207,6 +207,7 @@ class PseudoLabeler:
             visualizer,
             step=r)
         model.train(was_training)
+        stats['round'] = r
         barrier()
         if is_main_process():
             missing = [
@@ -216,10 +217,8 @@ class PseudoLabeler:
                 raise RuntimeError(
                     f'PseudoLabeler: {len(missing)} pseudo labels of round '
                     f'{r} were not written, e.g. {missing[0]}.')
-            stats['round'] = r
             mark_round_complete(out_dir, stats)
         barrier()
-        stats['round'] = r
         text, scalars = self.describe(stats, self.dataset.metainfo['classes'])
         print_log(f'PseudoLabeler: {text}', logger='current')
         if visualizer is not None:
