@@ -204,13 +204,9 @@ class UniMatchEncoderDecoder(EncoderDecoder):
         num_sup, num_weak = len(sup), len(weak)
         if self.use_fp:
             feats = [torch.cat([f, self._drop(f[num_sup:])]) for f in feats]
-        logits = self.decode_head.forward(feats)
-        if self.use_fp:
-            sup_logits, weak_logits, fp_logits = logits.split(
-                [num_sup, num_weak, num_weak])
-            return sup_logits, weak_logits, fp_logits
-        sup_logits, weak_logits = logits.split([num_sup, num_weak])
-        return sup_logits, weak_logits, None
+        parts = self.decode_head.forward(feats).split([num_sup, num_weak] +
+                                                      [num_weak] * self.use_fp)
+        return parts[0], parts[1], parts[2] if self.use_fp else None
 
     def _drop(self, feature: Tensor) -> Tensor:
         """Channel dropout of the feature stream, only in training."""
