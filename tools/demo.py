@@ -7,8 +7,8 @@
    any condition (illumination, colour cast, contrast, haze, noise, object
    size and clutter vary).
 2. Trains the supervised baseline on the labeled images
-   (``configs/demo/sup_deeplabv3plus_r18_synthetic.py``) until its validation
-   mIoU has stopped improving. It is the teacher.
+   (``configs/demo/sup_deeplabv3plus_r18_synthetic.py``) for 800 iterations,
+   by which its validation mIoU has levelled off. It is the teacher.
 3. Self-training (``configs/demo/sb_deeplabv3plus_r18_synthetic.py``, the real
    Cityscapes self-training config with its sizes shrunk) starts from that
    teacher (``teacher_checkpoint``): labeling, student rounds, relabeling.

@@ -3,7 +3,7 @@
 # configs/demo/sb_deeplabv3plus_r18_synthetic.py, trained on the labeled
 # images only (MMSeg's EncoderDecoder, plain BN) with the teacher's recipe
 # (lr 0.05, weight decay 5e-4, poly to 0) for the teacher's iterations, by
-# which its validation mIoU has stopped improving.
+# which its validation mIoU has levelled off.
 _base_ = './sb_deeplabv3plus_r18_synthetic.py'
 
 model = dict(

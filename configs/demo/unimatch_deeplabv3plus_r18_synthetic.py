@@ -75,8 +75,8 @@ val_dataloader = dict(
     dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-# The self-training demo's teacher + student iterations (800 + 600).
-online_iters = 1400
+# The self-training demo's teacher + student iterations (800 + 1200).
+online_iters = 2000
 optim_wrapper = dict(optimizer=dict(lr=0.025))
 param_scheduler = [dict(_base_.param_scheduler[0], end=online_iters)]
 train_cfg = dict(max_iters=online_iters, val_interval=100)
