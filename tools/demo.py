@@ -158,6 +158,19 @@ def prepare_data(data_root: str, split: str, seed: int) -> None:
     write_ann_file(unlabeled, osp.join(split_dir, 'unlabeled.txt'))
 
 
+def set_data_root(cfg: Config, data_root: str) -> None:
+    """Point every dataset of ``cfg`` at ``data_root``: the train set (the
+    labeled and unlabeled parts of a ``SemiSegDataset``, or each part of a
+    ``ConcatDataset``), the val set and the test set."""
+    train = cfg.train_dataloader.dataset
+    parts = [train, train.get('labeled'), train.get('unlabeled')]
+    parts += train.get('datasets', [])
+    parts += [cfg.val_dataloader.dataset, cfg.test_dataloader.dataset]
+    for part in parts:
+        if part is not None and 'data_root' in part:
+            part.data_root = data_root
+
+
 def run_stage(stage: str, config: str, work_dir: str, data_root: str,
               seed: int, **options) -> Runner:
     """Train one config quietly: MMEngine's console output goes to
@@ -168,11 +181,7 @@ def run_stage(stage: str, config: str, work_dir: str, data_root: str,
     cfg.randomness = dict(seed=seed)
     # Several runners in one process: keep their visualizers apart.
     cfg.visualizer.name = f'visualizer_{osp.basename(work_dir)}_{seed}'
-    dataset = cfg.train_dataloader.dataset
-    for part in (dataset.get('labeled'), dataset.get('unlabeled'), dataset,
-                 cfg.val_dataloader.dataset, cfg.test_dataloader.dataset):
-        if part is not None and 'data_root' in part:
-            part.data_root = data_root
+    set_data_root(cfg, data_root)
     shutil.rmtree(work_dir, ignore_errors=True)
     os.makedirs(work_dir)
     with open(osp.join(work_dir, 'console.log'), 'w') as console, \
