@@ -17,7 +17,6 @@ flagged: the table says so and no gap crosses them.
 """
 import argparse
 import glob
-import json
 import os
 import os.path as osp
 import re
@@ -27,6 +26,8 @@ import tempfile
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from mmengine.config import Config
+
+from mmseg_sb.testing import latest_run_dir, val_mious
 
 #: Segmentor type -> method name in the table.
 METHODS = {
@@ -118,27 +119,18 @@ def start_iters(cfg: Config) -> Tuple[int, str]:
     return 0, ''
 
 
-def latest_run_dir(work_dir: str) -> str:
-    runs = sorted(d for d in os.listdir(work_dir) if d[:1].isdigit())
-    if not runs:
-        raise FileNotFoundError(f'No MMEngine run in {work_dir}.')
-    return osp.join(work_dir, runs[-1])
-
-
 def final_validation(work_dir: str) -> Tuple[int, float, Dict[str, float]]:
     """Step, mIoU and per-class IoU of the run's last validation."""
-    run_dir = latest_run_dir(work_dir)
-    with open(osp.join(run_dir, 'vis_data', 'scalars.json')) as f:
-        rows = [json.loads(line) for line in f]
-    rows = [r for r in rows if 'mIoU' in r]
-    if not rows:
+    mious = val_mious(work_dir)
+    if not mious:
         raise ValueError(f'{work_dir}: no validation result yet.')
-    logs = glob.glob(osp.join(run_dir, '*.log'))
+    step = max(mious)
+    logs = glob.glob(osp.join(latest_run_dir(work_dir), '*.log'))
     text = ''
     if logs:
         with open(logs[0]) as f:
             text = f.read()
-    return rows[-1]['step'], rows[-1]['mIoU'], class_ious(text)
+    return step, mious[step], class_ious(text)
 
 
 def class_ious(text: str) -> Dict[str, float]:

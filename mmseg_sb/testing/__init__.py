@@ -1,11 +1,11 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
 """Helpers for the tests, the demo and the benchmarks (not the library API):
 generated data in Cityscapes' layout."""
-from .logs import val_mious
+from .logs import latest_run_dir, val_mious
 from .synthetic_cityscapes import (CLEAR_CITY, CONDITIONS, draw_scene,
                                    make_synthetic_cityscapes)
 
 __all__ = [
-    'CLEAR_CITY', 'CONDITIONS', 'draw_scene', 'make_synthetic_cityscapes',
-    'val_mious'
+    'CLEAR_CITY', 'CONDITIONS', 'draw_scene', 'latest_run_dir',
+    'make_synthetic_cityscapes', 'val_mious'
 ]
