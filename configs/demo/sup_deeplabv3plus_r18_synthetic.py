@@ -17,8 +17,8 @@ model = dict(
 train_dataloader = dict(
     _delete_=True,
     batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
+    num_workers=0,
+    persistent_workers=False,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
         _base_.train_dataloader.dataset.labeled,
