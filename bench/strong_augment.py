@@ -3,7 +3,9 @@
 PhotoMetricDistortion, on the same images, measured side by side (calls
 interleaved), at 769x769 (the crop: strong augmentation after the crop) and
 1024x2048 (a full Cityscapes image: before the crop, as the release); then
-the mean cost of each op alone.
+the mean cost of each op alone. The release's imgaug pool cannot run beside
+it here (imgaug does not import with numpy 2), so its means are quoted from
+the measurement in issue 20 (same 3 ops at M=20), not timed in this run.
 
 Usage: python bench/strong_augment.py [--repeats 100] [--out FILE]
 """
@@ -20,6 +22,8 @@ from mmseg_sb.testing.synthetic_cityscapes import draw_scene
 from _common import report  # isort: skip
 
 SIZES = ((769, 769), (1024, 2048))
+#: ms per image of the release's imgaug pool (3 ops, M=20), issue 20.
+RELEASE_IMGAUG_MS = {(769, 769): 27.7, (1024, 2048): 62.6}
 
 
 def street_image(size, seed=0):
@@ -52,8 +56,9 @@ def main(argv=None):
     photo = PhotoMetricDistortion()
     lines = [
         '| image | StrongAugment ms, mean / median | '
-        'PhotoMetricDistortion ms, mean / median | ratio of means |',
-        '| --- | --- | --- | --- |'
+        'PhotoMetricDistortion ms, mean / median | ratio of means | '
+        'speed-up over the release (imgaug, quoted) |',
+        '| --- | --- | --- | --- | --- |'
     ]
     ratios, per_op = [], {}
     for size in SIZES:
@@ -63,13 +68,14 @@ def main(argv=None):
         ratios.append(ours.mean() / ref.mean())
         lines.append(f'| {size[0]}x{size[1]} | {ours.mean():.2f} / '
                      f'{np.median(ours):.2f} | {ref.mean():.2f} / '
-                     f'{np.median(ref):.2f} | {ratios[-1]:.2f} |')
+                     f'{np.median(ref):.2f} | {ratios[-1]:.2f} | '
+                     f'{RELEASE_IMGAUG_MS[size] / ours.mean():.1f}x |')
         for name in STRONG_OPS:
             op = StrongAugment(num_ops=1, magnitude=20, ops=[name])
             per_op.setdefault(name, []).append(
                 interleaved_ms([op], images, 8)[0].mean())
     lines.append(f'ratio of mean ms StrongAugment / PhotoMetricDistortion '
-                 f'(max over sizes): {max(ratios):.2f} (target <= 1.5)')
+                 f'(max over sizes): {max(ratios):.2f} (target <= 1.0)')
     lines += [
         '', '| op | ' + ' | '.join(f'{h}x{w} ms' for h, w in SIZES) + ' |',
         '| --- |' + ' --- |' * len(SIZES)
