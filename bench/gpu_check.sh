@@ -1,21 +1,142 @@
 #!/usr/bin/env bash
-# The three benchmarks at full size on a GPU (DeepLabV3+ R101, 769x769 crops,
-# 1024x2048 images), within about 8 minutes. Writes the tables to
-# ${OUT:-bench_out}/gpu_check.md. Usage: bash bench/gpu_check.sh
-set -euo pipefail
+# The full-size figures in one command on a bare GPU machine: Python, torch
+# and numpy-level packages only, no mmcv, mmengine or mmsegmentation, no
+# package registry (../shared/ENVIRONMENT.md). About 6 minutes on an H200.
+#
+# 1. Bootstrap from gpu_wheels/ (bench/gpu_wheels.sh gathers it; carry it
+#    with the job): the pure-Python wheels into a target folder, then mmcv:
+#    the wheel prebuilt for this Python and torch if it imports, else built
+#    here with CPU ops only (bench/build_mmcv_cpu.sh). Checks that
+#    `import mmcv.ops, mmseg.models, mmseg_sb` works. Nothing is installed
+#    into the machine's environment: the folder goes first on PYTHONPATH.
+# 2. The three benchmarks at full size: strong augmentation (769x769,
+#    1024x2048); the training step, ours vs MMSeg's supervised and UniMatch,
+#    R101, 769x769, 2 + 2 images, fp32 / fp16 / bf16; labeling vs bare
+#    inference at 1024x2048, whole image and flip x 6 scales, each precision.
+# 3. End to end: configs/sb_deeplabv3plus_r101_cityscapes_1-8.py at full
+#    size on generated images, counts cut (bench/end_to_end.py), the export
+#    checked in a process without mmseg_sb.
+# Every step is timed and has a time limit; a failed step is reported and
+# the next one runs. Everything goes into $OUT/gpu_check.md (default
+# bench_out/), printed at the end.
+#
+# Usage: bash bench/gpu_check.sh [--device cpu] [--tiny] [--build-mmcv]
+#   --device cpu  run on the CPU (AMP fp16 is skipped there)
+#   --tiny        the same steps at small sizes: the rehearsal on a CPU
+#   --build-mmcv  build mmcv from the sdist even if the prebuilt wheel exists
+# Environment: PYTHON (default python), GPU_WHEELS (default gpu_wheels).
+set -uo pipefail
 cd "$(dirname "$0")/.."
+REPO=$(pwd)
+DEVICE=cuda TINY=0 BUILD_MMCV=0
+while (($#)); do
+    case $1 in
+        --device) DEVICE=$2; shift ;;
+        --tiny) TINY=1 ;;
+        --build-mmcv) BUILD_MMCV=1 ;;
+        *) echo "unknown option $1; see the usage at the top of $0" >&2; exit 2 ;;
+    esac
+    shift
+done
+PY=${PYTHON:-python}
+WHEELS=$(cd "${GPU_WHEELS:-gpu_wheels}" 2>/dev/null && pwd) \
+    || { echo "no ${GPU_WHEELS:-gpu_wheels}/: run bash bench/gpu_wheels.sh first" >&2; exit 2; }
 OUT=${OUT:-bench_out}
 mkdir -p "$OUT"
-REPORT="$OUT/gpu_check.md"
+OUT=$(cd "$OUT" && pwd)
+REPORT=$OUT/gpu_check.md
+WORK=$(mktemp -d)
+SITE=$WORK/site
+PIP=("$PY" "$(ls "$WHEELS"/build/pip-*.whl)/pip")
+TOTAL=$SECONDS
+
+step() {  # step NAME LIMIT_S COMMAND...: run, time, report the outcome
+    local name=$1 limit=$2 start=$SECONDS rc
+    shift 2
+    echo "[gpu_check] $name ..."
+    timeout "$limit" "$@" > "$WORK/step.log" 2>&1
+    rc=$?
+    ROWS+=("| $name | $((SECONDS - start)) s | $([[ $rc == 0 ]] && echo ok || echo "FAILED (exit $rc)") |")
+    if [[ $rc != 0 ]]; then
+        { echo; echo "### $name failed (exit $rc), last lines"; echo '```'
+          tail -n 25 "$WORK/step.log"; echo '```'; } >> "$WORK/failures.md"
+    fi
+    return $rc
+}
+ROWS=()
+bench() {  # bench NAME LIMIT COMMAND...: a step whose table goes to $PART
+    printf '\n### %s\n\n' "$1" >> "$PART"
+    step "$@"
+}
+
 {
     echo "# mmseg_sb GPU check, $(date -u +%Y-%m-%dT%H:%MZ)"
-    nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
-    python -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)"
+    echo
+    echo "Mode: device $DEVICE$([[ $TINY == 1 ]] && echo ', tiny sizes (rehearsal)')," \
+         "$(nproc) CPU cores, $(uname -sm)."
+    nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null \
+        | sed 's/^/GPU: /'
+    "$PY" -c 'import sys, torch; print("Python", sys.version.split()[0], "| torch", torch.__version__, "| CUDA", torch.version.cuda, "| cuDNN", torch.backends.cudnn.version())'
 } > "$REPORT"
-run() { echo; echo "## $*"; timeout 240 python "$@" --out "$REPORT.part" || echo "FAILED ($?): $*"; }
-rm -f "$REPORT.part"
-run bench/strong_augment.py --repeats 40
-run bench/train_step.py --depth 101 --crop 769 --iters 10 --device cuda
-run bench/labeling.py --depth 101 --height 1024 --images 24 --workers 4 --device cuda
-cat "$REPORT.part" >> "$REPORT" && rm -f "$REPORT.part"
+
+# 1. Bootstrap.
+INSTALL=("${PIP[@]}" install -q --no-index --no-deps --target "$SITE")
+step "install the carried wheels" 120 "${INSTALL[@]}" "$WHEELS"/runtime/*.whl
+TAG=$("$PY" -c 'import sys, torch; print("cp%d%d-torch%s" % (*sys.version_info[:2], torch.__version__))')
+mmcv_imports() { PYTHONPATH=$SITE "$PY" -c 'import mmcv.ops' >/dev/null 2>&1; }
+prebuilt=$(ls "$WHEELS/mmcv-$TAG"/mmcv-*.whl 2>/dev/null)
+if [[ $BUILD_MMCV == 0 && -n "$prebuilt" ]] \
+        && step "install mmcv prebuilt for $TAG" 120 "${INSTALL[@]}" "$prebuilt" \
+        && mmcv_imports; then
+    :
+else
+    rm -rf "$SITE"/mmcv "$SITE"/mmcv-*.dist-info
+    step "build mmcv 2.1.0 with CPU ops ($(nproc) jobs)" 900 \
+        bash bench/build_mmcv_cpu.sh "$PY" "$WHEELS" "$WORK/mmcv" \
+        && step "install the built mmcv" 120 "${INSTALL[@]}" "$WORK"/mmcv/mmcv-*.whl
+fi
+export PYTHONPATH=$SITE:$REPO${PYTHONPATH:+:$PYTHONPATH}
+step "check: import mmcv.ops, mmseg.models, mmseg_sb" 120 "$PY" -c 'import mmcv.ops, mmseg.models, mmseg_sb'
+BOOTSTRAPPED=$?
+"$PY" -c 'import mmcv, mmengine, mmseg; print("mmcv", mmcv.__version__, "| mmengine", mmengine.__version__, "| mmsegmentation", mmseg.__version__)' \
+    >> "$REPORT" 2>/dev/null
+BOOTSTRAP_S=$((SECONDS - TOTAL))
+
+# 2 and 3. The benchmarks and the end-to-end run, into one part file.
+PART=$WORK/figures.md
+: > "$PART"
+if [[ $BOOTSTRAPPED == 0 ]]; then
+    cd bench
+    if [[ $TINY == 1 ]]; then
+        bench "bench: strong augmentation" 120 "$PY" strong_augment.py --repeats 10 --out "$PART"
+        bench "bench: training step" 600 "$PY" train_step.py --depth 18 --crop 64 --iters 2 \
+            --device "$DEVICE" --precision fp32 fp16 bf16 --out "$PART"
+        bench "bench: labeling" 300 "$PY" labeling.py --depth 18 --height 64 --images 4 \
+            --workers 0 --device "$DEVICE" --tta --precision fp32 fp16 bf16 --out "$PART"
+        bench "end to end" 600 "$PY" end_to_end.py --tiny --iters 6 \
+            --work-dir "$WORK/end_to_end" --out "$PART"
+    else
+        bench "bench: strong augmentation" 90 "$PY" strong_augment.py --repeats 40 --out "$PART"
+        bench "bench: training step" 180 "$PY" train_step.py --depth 101 --crop 769 --iters 10 \
+            --device "$DEVICE" --precision fp32 fp16 bf16 --out "$PART"
+        bench "bench: labeling" 180 "$PY" labeling.py --depth 101 --height 1024 --images 8 \
+            --workers 4 --device "$DEVICE" --tta --precision fp32 fp16 bf16 --out "$PART"
+        bench "end to end" 240 "$PY" end_to_end.py --iters 30 \
+            --work-dir "$WORK/end_to_end" --out "$PART"
+    fi
+    cd "$REPO"
+fi
+
+{
+    echo
+    echo "## Steps (bootstrap: $BOOTSTRAP_S s; all: $((SECONDS - TOTAL)) s)"
+    echo
+    echo "| step | wall | outcome |"
+    echo "| --- | --- | --- |"
+    printf '%s\n' "${ROWS[@]}"
+    [[ -s $PART ]] && { echo; echo "## Figures"; cat "$PART"; }
+    [[ -f $WORK/failures.md ]] && { echo; echo "## Failures"; cat "$WORK/failures.md"; }
+} >> "$REPORT"
 cat "$REPORT"
+rm -rf "$WORK"
+! grep -q FAILED "$REPORT"

@@ -16,9 +16,19 @@ same quantity from PyTorch profiler's memory timeline (the resident set size
 is no substitute: the C allocator keeps freed blocks, so it measured 1.10 to
 1.14 times MMSeg's step where the tensors need 1.00).
 
+Precision: ``fp32``, and with ``--precision`` also mixed precision as
+``tools/train.py --amp`` runs it, MMEngine's ``AmpOptimWrapper`` (fp16 with a
+dynamic loss scale, or bf16). ``AmpOptimWrapper`` needs a GPU; on a CPU,
+``bf16`` runs the same step under ``torch.autocast('cpu', torch.bfloat16)``
+and ``fp16`` is skipped. A variant that fails is reported as failed and the
+others still run. The loss column is each variant's first step on the same
+weights and batch, so precisions compare directly.
+
 Usage: python bench/train_step.py [--depth 18] [--crop 256] [--iters 20]
-                                  [--device cpu] [--out FILE]
+                                  [--device cpu] [--precision fp32 bf16 ...]
+                                  [--out FILE]
 """
+import contextlib
 import argparse
 import json
 import os.path as osp
@@ -27,7 +37,7 @@ import time
 
 import numpy as np
 import torch
-from mmengine.optim import OptimWrapper
+from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from mmengine.structures import PixelData
 from torch.profiler import ProfilerActivity, profile
 
@@ -37,6 +47,32 @@ from _common import build, model_cfgs, report, unimatch_cfg  # isort: skip
 
 #: The variants measured side by side.
 VARIANTS = ('ours', 'mmseg', 'unimatch')
+PRECISIONS = ('fp32', 'fp16', 'bf16')
+
+
+class CPUAutocastOptimWrapper(OptimWrapper):
+    """The forward pass under ``torch.autocast('cpu', bfloat16)``: what
+    ``AmpOptimWrapper`` does on a GPU, for a CPU run of the bench."""
+
+    @contextlib.contextmanager
+    def optim_context(self, model):
+        with super().optim_context(model), torch.autocast(
+                'cpu', dtype=torch.bfloat16):
+            yield
+
+
+def make_wrapper(model, precision, device):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    if precision == 'fp32':
+        return OptimWrapper(optimizer)
+    if device.startswith('cuda'):  # as tools/train.py --amp
+        return AmpOptimWrapper(
+            optimizer=optimizer,
+            loss_scale='dynamic',
+            dtype=dict(fp16='float16', bf16='bfloat16')[precision])
+    if precision == 'bf16':
+        return CPUAutocastOptimWrapper(optimizer)
+    raise NotImplementedError('fp16 autocast needs a GPU')
 
 
 def make_batch(pseudo, crop, seed=0):
@@ -102,7 +138,7 @@ def make_multi_view_batch(crop, num_sup=2, num_unsup=2, seed=0):
             strong_2=samples(num_unsup)))
 
 
-def setup(variant, depth, crop, device):
+def setup(variant, depth, crop, device, precision='fp32'):
     ours_cfg, mmseg_cfg = model_cfgs(depth, crop)
     cfgs = dict(ours=ours_cfg, mmseg=mmseg_cfg)
     if variant == 'unimatch':
@@ -110,8 +146,7 @@ def setup(variant, depth, crop, device):
     torch.manual_seed(0)
     model = build(cfgs[variant], device)
     model.train()
-    wrapper = OptimWrapper(
-        torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9))
+    wrapper = make_wrapper(model, precision, device)
     batch = dict(
         ours=lambda: make_batch([False, True, True, True], crop),
         mmseg=lambda: make_batch([False] * 4, crop),
@@ -119,13 +154,15 @@ def setup(variant, depth, crop, device):
     return model, wrapper, batch
 
 
-def step(model, wrapper, batch, device):
+def step(model, wrapper, batch, device, losses=None):
     if device.startswith('cuda'):
         torch.cuda.synchronize()
     start = time.perf_counter()
-    model.train_step(batch, wrapper)
+    log_vars = model.train_step(batch, wrapper)
     if device.startswith('cuda'):
         torch.cuda.synchronize()
+    if losses is not None:
+        losses.append(float(log_vars['loss']))
     return time.perf_counter() - start
 
 
@@ -147,8 +184,8 @@ def cpu_peak_growth(model, wrapper, batch) -> float:
     return (max(totals) - totals[0]) / 2**20
 
 
-def peak_memory_mb(variant, depth, crop, device):
-    model, wrapper, batch = setup(variant, depth, crop, device)
+def peak_memory_mb(variant, depth, crop, device, precision):
+    model, wrapper, batch = setup(variant, depth, crop, device, precision)
     step(model, wrapper, batch, device)  # optimizer state exists now
     if not device.startswith('cuda'):
         return cpu_peak_growth(model, wrapper, batch)
@@ -162,47 +199,77 @@ def peak_memory_mb(variant, depth, crop, device):
     return peak / 2**20
 
 
+def measure(args, precision):
+    """{variant: (median ms, peak MB, first loss)} at ``precision``; the
+    error text instead for a variant that fails."""
+    crop = (args.crop, args.crop)
+    runs, results = {}, {}
+    for v in VARIANTS:
+        try:
+            runs[v] = setup(v, args.depth, crop, args.device, precision)
+        except Exception as e:  # reported in the table, the others go on
+            results[v] = f'failed: {type(e).__name__}: {e}'[:160]
+    times = {v: [] for v in runs}
+    losses = {v: [] for v in runs}
+    for i in range(args.iters + 3):  # 3 warm-up iterations
+        for v in list(runs):
+            try:
+                t = step(*runs[v][:3], args.device, losses[v])
+            except Exception as e:
+                results[v] = f'failed: {type(e).__name__}: {e}'[:160]
+                del runs[v]
+                continue
+            if i >= 3:
+                times[v].append(t)
+    ok = list(runs)
+    del runs
+    for v in ok:
+        mem = peak_memory_mb(v, args.depth, crop, args.device, precision)
+        results[v] = (1000 * float(np.median(times[v])), mem, losses[v][0])
+    return results
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--depth', type=int, default=18)
     parser.add_argument('--crop', type=int, default=256)
     parser.add_argument('--iters', type=int, default=20)
     parser.add_argument('--device', default='cpu')
+    parser.add_argument(
+        '--precision', nargs='+', choices=PRECISIONS, default=['fp32'])
     parser.add_argument('--out')
     args = parser.parse_args(argv)
-    crop = (args.crop, args.crop)
-    runs = {v: setup(v, args.depth, crop, args.device) for v in VARIANTS}
-    times = {v: [] for v in runs}
-    for i in range(args.iters + 3):  # 3 warm-up iterations
-        for v, (model, wrapper, batch) in runs.items():
-            t = step(model, wrapper, batch, args.device)
-            if i >= 3:
-                times[v].append(t)
-    del runs
-    ms = {v: 1000 * float(np.median(t)) for v, t in times.items()}
-    mem = {
-        v: peak_memory_mb(v, args.depth, crop, args.device)
-        for v in VARIANTS
-    }
+    names = dict(
+        ours='ours: weak 1 labeled + 1 pseudo, strong 2 pseudo; DSBN, SCL',
+        mmseg='MMSeg supervised: 4 labeled',
+        unimatch='UniMatch: 2 labeled + 2 unlabeled x (weak, 2 strong), '
+        'feature stream, OHEM')
     lines = [
         f'DeepLabV3+ R{args.depth}, {args.crop}x{args.crop} crops, batch 4, '
-        f'{args.device}', '| iteration | ms (median) | peak memory MB |',
-        '| --- | --- | --- |',
-        '| ours: weak 1 labeled + 1 pseudo, strong 2 pseudo; DSBN, SCL | '
-        f'{ms["ours"]:.1f} | '
-        f'{mem["ours"]:.0f} |',
-        f'| MMSeg supervised: 4 labeled | {ms["mmseg"]:.1f} | '
-        f'{mem["mmseg"]:.0f} |',
-        '| UniMatch: 2 labeled + 2 unlabeled x (weak, 2 strong), feature '
-        f'stream, OHEM | {ms["unimatch"]:.1f} | {mem["unimatch"]:.0f} |',
-        f'time ratio ours / MMSeg: {ms["ours"] / ms["mmseg"]:.3f} '
-        '(target <= 1.10)',
-        f'peak memory ratio ours / MMSeg: {mem["ours"] / mem["mmseg"]:.3f} '
-        '(target <= 1.10)', 'UniMatch / ours: time '
-        f'{ms["unimatch"] / ms["ours"]:.3f}, peak memory '
-        f'{mem["unimatch"] / mem["ours"]:.3f}'
+        f'{args.device}',
+        '| precision | iteration | ms (median) | peak memory MB | '
+        'loss (1st step) |', '| --- | --- | --- | --- | --- |'
     ]
-    report(lines, args.out)
+    ratios = []
+    for precision in args.precision:
+        if precision == 'fp16' and not args.device.startswith('cuda'):
+            lines.append('| fp16 | (all) | skipped: autocast to fp16 '
+                         'needs a GPU | | |')
+            continue
+        res = measure(args, precision)
+        for v in VARIANTS:
+            row = res[v] if isinstance(res[v], str) else \
+                '{:.1f} | {:.0f} | {:.4f}'.format(*res[v])
+            lines.append(f'| {precision} | {names[v]} | {row} |')
+        if all(not isinstance(r, str) for r in res.values()):
+            ours, mmseg, uni = res['ours'], res['mmseg'], res['unimatch']
+            ratios.append(
+                f'{precision}: time ratio ours / MMSeg '
+                f'{ours[0] / mmseg[0]:.3f}, peak memory ratio ours / MMSeg '
+                f'{ours[1] / mmseg[1]:.3f} (targets <= 1.10); UniMatch / '
+                f'ours: time {uni[0] / ours[0]:.3f}, peak memory '
+                f'{uni[1] / ours[1]:.3f}')
+    report(lines + ratios, args.out)
 
 
 if __name__ == '__main__':
