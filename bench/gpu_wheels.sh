@@ -50,12 +50,12 @@ with open(os.path.join(out_dir, name), 'wb') as f:
 PY
 echo "[gpu_wheels] downloaded in ${SECONDS} s"
 if [[ -n "${1:-}" ]]; then
-    tag=$("$1" -c 'import sys, torch; print("cp%d%d-torch%s" % (*sys.version_info[:2], torch.__version__))')
+    tag=$("$1" -c 'import sys, torch; print("cp%d%d-torch%s" % (*sys.version_info[:2], torch.__version__.split("+")[0]))')
     SECONDS=0
     bash bench/build_mmcv_cpu.sh "$1" "$DEST" "$DEST/mmcv-$tag" >/dev/null
     echo "[gpu_wheels] mmcv with CPU ops prebuilt for $tag in ${SECONDS} s"
 fi
-du -sh "$DEST"/* "$DEST"
+du -sh "$DEST"/*
 tree=$(git ls-files -z | du -cb --files0-from=- | tail -n 1 | cut -f1)
 carried=$(du -sb "$DEST" | cut -f1)
 echo "[gpu_wheels] working tree $((tree / 1024)) KiB + $DEST $((carried / 1024)) KiB" \
