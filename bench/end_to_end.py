@@ -88,7 +88,10 @@ class StageTimer(Hook):
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         self._start = time.perf_counter()
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
         self.iter_s.append(time.perf_counter() - self._start)
 
@@ -104,8 +107,7 @@ def prepare_data(cfg, data_root, size):
     config's split; returns the path of a validation image."""
     shutil.rmtree(data_root, ignore_errors=True)
     names = make_synthetic_cityscapes(
-        data_root, dict(train=NUM_LABELED + NUM_UNLABELED, val=NUM_VAL),
-        size)
+        data_root, dict(train=NUM_LABELED + NUM_UNLABELED, val=NUM_VAL), size)
     train = cfg.train_dataloader.dataset
     for part, items in ((train.labeled, names['train'][:NUM_LABELED]),
                         (train.unlabeled, names['train'][NUM_LABELED:])):
@@ -113,8 +115,8 @@ def prepare_data(cfg, data_root, size):
         os.makedirs(osp.dirname(path), exist_ok=True)
         with open(path, 'w') as f:
             f.write('\n'.join(items) + '\n')
-    return osp.join(data_root, 'leftImg8bit/val', names['val'][0] +
-                    '_leftImg8bit.png')
+    return osp.join(data_root, 'leftImg8bit/val',
+                    names['val'][0] + '_leftImg8bit.png')
 
 
 def build_cfg(args, data_root, work_dir):
@@ -223,14 +225,13 @@ def main(argv=None):
         f'{NUM_UNLABELED} unlabeled, {NUM_VAL} val), rounds of '
         f'{args.iters} iterations, {device}'
         f'{", AMP fp16" if args.amp else ""}', '| step | figure |',
-        '| --- | --- |',
-        f'| data generation | {times["data"]:.1f} s |',
+        '| --- | --- |', f'| data generation | {times["data"]:.1f} s |',
         f'| teacher iteration (median) | {median(teacher):.3f} s |',
-        f'| labeling, TTA (flip x 6 scales) | {labeling_s:.1f} s, '
-        f'{stats["images_per_s"]:.2f} images/s |',
+        f'| labeling, TTA (flip x 6 scales) | {stats["num_images"]} images, '
+        f'{labeling_s:.1f} s, {stats["images_per_s"]:.2f} images/s |',
         f'| student iteration (median) | {median(student):.3f} s |',
         '| validation passes | ' + ', '.join(f'{s:.1f} s'
-                                            for s in timer.val_s) + ' |',
+                                             for s in timer.val_s) + ' |',
         f'| whole run (runner.train) | {times["train"]:.1f} s |',
         '| val mIoU at each round end | ' +
         ', '.join(f'{m:.2f}' for m in mious.values()) + ' |',
@@ -243,8 +244,8 @@ def main(argv=None):
     if device == 'cuda':
         lines.append('| peak GPU memory (max_memory_allocated) | '
                      f'{torch.cuda.max_memory_allocated() / 2**30:.2f} GiB |')
-    lines.append('end to end: ' + (
-        'OK' if diff <= tolerance else 'FAILED: the export differs'))
+    lines.append('end to end: ' +
+                 ('OK' if diff <= tolerance else 'FAILED: the export differs'))
     report(lines, args.out)
     if diff > tolerance:
         sys.exit(1)

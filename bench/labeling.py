@@ -126,8 +126,8 @@ def main(argv=None):
                 if precision == 'fp16' and args.device == 'cpu':
                     continue
                 with autocast(args.device, precision):
-                    ours, bare = compare(net, dataset, labeler, pipeline,
-                                         args, tmp, f'{mode}_{precision}')
+                    ours, bare = compare(net, dataset, labeler, pipeline, args,
+                                         tmp, f'{mode}_{precision}')
                 lines.append(f'| {mode} | {precision} | {ours:.2f} | '
                              f'{bare:.2f} | {ours / bare:.3f} |')
     finally:

@@ -28,8 +28,8 @@ Usage: python bench/train_step.py [--depth 18] [--crop 256] [--iters 20]
                                   [--device cpu] [--precision fp32 bf16 ...]
                                   [--out FILE]
 """
-import contextlib
 import argparse
+import contextlib
 import json
 import os.path as osp
 import tempfile

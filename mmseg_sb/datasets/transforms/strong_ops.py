@@ -265,8 +265,8 @@ def dropout(img: np.ndarray, value: Optional[float],
     p = rng.uniform(*DROPOUT_P_RANGE)
     # 255 where the draw is at least round(p * 256), else 0.
     _, keep = cv2.threshold(
-        _uniform_u8(rng, img.shape), round(p * 256) - 1, 255,
-        cv2.THRESH_BINARY)
+        _uniform_u8(rng, img.shape),
+        round(p * 256) - 1, 255, cv2.THRESH_BINARY)
     return _mask(img, keep)
 
 

@@ -5,7 +5,9 @@ import pytest
 
 from mmseg.registry import TRANSFORMS
 from mmseg_sb.datasets import STRONG_OPS, StrongAugment
-from mmseg_sb.datasets.transforms.strong_ops import jpeg_quality
+from mmseg_sb.datasets.transforms.strong_ops import (_add_noise, _random_words,
+                                                     _split_signed,
+                                                     jpeg_quality)
 
 
 def make_results(seed=0, h=48, w=64):
@@ -121,6 +123,33 @@ def test_noise_is_one_value_per_pixel_for_all_channels(name):
     assert np.abs(delta).max() > 0
     np.testing.assert_array_equal(delta[..., 0], delta[..., 1])
     np.testing.assert_array_equal(delta[..., 0], delta[..., 2])
+
+
+@pytest.mark.parametrize('shape,dtype', [((7, 13, 3), np.uint8),
+                                         ((5, 3), np.uint16),
+                                         ((64, 64, 3), np.uint8)])
+def test_random_words_are_the_bytes_stream(shape, dtype):
+    """The ops draw whole words: the same numbers as Generator.bytes."""
+    words = _random_words(np.random.default_rng(3), shape, dtype)
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    expected = np.frombuffer(np.random.default_rng(3).bytes(nbytes),
+                             dtype).reshape(shape)
+    assert words.dtype == dtype and words.shape == shape
+    np.testing.assert_array_equal(words, expected)
+
+
+def test_saturating_noise_equals_the_int16_sum():
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    img[:5] = 0
+    img[5:10] = 255
+    table = rng.integers(-300, 300, 1000).astype(np.int16)
+    index = rng.integers(0, 1000, (40, 50))
+    expected = np.clip(
+        img.astype(int) + table[index][..., None].clip(-255, 255), 0, 255)
+    out = _add_noise(img, _split_signed(table), index)
+    assert out.dtype == np.uint8 and out.shape == img.shape
+    np.testing.assert_array_equal(out, expected)
 
 
 def test_noise_statistics():
