@@ -50,11 +50,15 @@ NUM_LABELED, NUM_UNLABELED, NUM_VAL = 4, 8, 4
 
 #: Runs in a fresh interpreter that never imports mmseg_sb: MMSeg builds the
 #: exported config, loads its weights strictly and saves the logits of one
-#: image, preprocessed by the model's own data preprocessor.
+#: image, preprocessed by the model's own data preprocessor. Both sides
+#: compute in full fp32 (no TF32, no cuDNN autotuning), so that the two
+#: processes' kernels agree to rounding.
 PLAIN_MMSEG = '''
 import sys
 import cv2
 import torch
+torch.backends.cudnn.benchmark = False
+torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
@@ -163,6 +167,9 @@ def plain_mmseg_logits(export_dir, image, device, out):
 
 
 def own_logits(model, image):
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
     model.eval()
     img = torch.from_numpy(cv2.imread(image)).permute(2, 0, 1).contiguous()
     with torch.no_grad():

@@ -16,15 +16,19 @@
 # 3. End to end: configs/sb_deeplabv3plus_r101_cityscapes_1-8.py at full
 #    size on generated images, counts cut (bench/end_to_end.py), the export
 #    checked in a process without mmseg_sb.
-# Every step is timed and has a time limit; a failed step is reported and
-# the next one runs. Everything goes into $OUT/gpu_check.md (default
-# bench_out/), printed at the end.
+# Every step is timed and has a time limit, cut to what is left of the whole
+# check's budget (GPU_CHECK_BUDGET: 510 s by default, inside the device
+# tool's 540 s; 3600 s with --tiny); a failed step is reported and the next
+# one runs. Everything goes into $OUT/gpu_check.md (default bench_out/),
+# printed at the end; the figures are written to $OUT as each step ends, so
+# a run killed from outside still leaves them.
 #
 # Usage: bash bench/gpu_check.sh [--device cpu] [--tiny] [--build-mmcv]
 #   --device cpu  run on the CPU (AMP fp16 is skipped there)
 #   --tiny        the same steps at small sizes: the rehearsal on a CPU
 #   --build-mmcv  build mmcv from the sdist even if the prebuilt wheel exists
-# Environment: PYTHON (default python), GPU_WHEELS (default gpu_wheels).
+# Environment: PYTHON (default: python on the PATH), GPU_WHEELS (default
+# gpu_wheels), OUT, GPU_CHECK_BUDGET.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -38,28 +42,38 @@ while (($#)); do
     esac
     shift
 done
-PY=${PYTHON:-python}
+PY=${PYTHON:-$(command -v python || command -v python3)}
 WHEELS=$(cd "${GPU_WHEELS:-gpu_wheels}" 2>/dev/null && pwd) \
     || { echo "no ${GPU_WHEELS:-gpu_wheels}/: run bash bench/gpu_wheels.sh first" >&2; exit 2; }
 OUT=${OUT:-bench_out}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 REPORT=$OUT/gpu_check.md
+PART=$OUT/figures.md
+FAILURES=$OUT/failures.md
+rm -f "$PART" "$FAILURES"
+BUDGET=${GPU_CHECK_BUDGET:-$( ((TINY)) && echo 3600 || echo 510)}
 WORK=$(mktemp -d)
 SITE=$WORK/site
 PIP=("$PY" "$(ls "$WHEELS"/build/pip-*.whl)/pip")
 TOTAL=$SECONDS
 
 step() {  # step NAME LIMIT_S COMMAND...: run, time, report the outcome
-    local name=$1 limit=$2 start=$SECONDS rc
+    local name=$1 limit=$2 start=$SECONDS rc left
     shift 2
-    echo "[gpu_check] $name ..."
+    left=$((BUDGET - (SECONDS - TOTAL)))
+    if ((left < 15)); then
+        ROWS+=("| $name | - | SKIPPED (the check's $BUDGET s are spent) |")
+        return 1
+    fi
+    ((limit > left)) && limit=$left
+    echo "[gpu_check] $name (at most $limit s) ..."
     timeout "$limit" "$@" > "$WORK/step.log" 2>&1
     rc=$?
-    ROWS+=("| $name | $((SECONDS - start)) s | $([[ $rc == 0 ]] && echo ok || echo "FAILED (exit $rc)") |")
+    ROWS+=("| $name | $((SECONDS - start)) s | $([[ $rc == 0 ]] && echo ok || echo "FAILED (exit $rc$([[ $rc == 124 ]] && echo ": time limit"))") |")
     if [[ $rc != 0 ]]; then
         { echo; echo "### $name failed (exit $rc), last lines"; echo '```'
-          tail -n 25 "$WORK/step.log"; echo '```'; } >> "$WORK/failures.md"
+          tail -n 25 "$WORK/step.log"; echo '```'; } >> "$FAILURES"
     fi
     return $rc
 }
@@ -103,8 +117,6 @@ BOOTSTRAPPED=$?
 BOOTSTRAP_S=$((SECONDS - TOTAL))
 
 # 2 and 3. The benchmarks and the end-to-end run, into one part file.
-PART=$WORK/figures.md
-: > "$PART"
 if [[ $BOOTSTRAPPED == 0 ]]; then
     cd bench
     if [[ $TINY == 1 ]]; then
@@ -121,8 +133,10 @@ if [[ $BOOTSTRAPPED == 0 ]]; then
             --device "$DEVICE" --precision fp32 fp16 bf16 --out "$PART"
         bench "bench: labeling" 180 "$PY" labeling.py --depth 101 --height 1024 --images 8 \
             --workers 4 --device "$DEVICE" --tta --precision fp32 fp16 bf16 --out "$PART"
-        bench "end to end" 240 "$PY" end_to_end.py --iters 30 \
+        bench "end to end" 180 "$PY" end_to_end.py --iters 30 \
             --work-dir "$WORK/end_to_end" --out "$PART"
+        bench "end to end, AMP fp16" 120 "$PY" end_to_end.py --iters 10 --amp \
+            --work-dir "$WORK/end_to_end_amp" --out "$PART"
     fi
     cd "$REPO"
 fi
@@ -135,8 +149,9 @@ fi
     echo "| --- | --- | --- |"
     printf '%s\n' "${ROWS[@]}"
     [[ -s $PART ]] && { echo; echo "## Figures"; cat "$PART"; }
-    [[ -f $WORK/failures.md ]] && { echo; echo "## Failures"; cat "$WORK/failures.md"; }
+    [[ -f $FAILURES ]] && { echo; echo "## Failures"; cat "$FAILURES"; }
 } >> "$REPORT"
+rm -f "$PART" "$FAILURES"
 cat "$REPORT"
 rm -rf "$WORK"
 ! grep -q FAILED "$REPORT"
