@@ -12,8 +12,8 @@ reproducible from its seed.
 Speed matters (every pseudo sample of every iteration goes through three of
 these ops in a data worker, on full-resolution images): point-wise ops use
 256-entry lookup tables with ``cv2.LUT``; per-pixel random numbers are drawn
-as whole 32-bit words (the same stream as ``Generator.bytes``, four times
-faster) and mapped through inverse-CDF tables; noise is added with OpenCV's
+as raw 64-bit outputs of the bit generator (the same stream as
+``Generator.bytes``, about six times faster) and mapped through inverse-CDF tables; noise is added with OpenCV's
 saturating arithmetic on uint8 planes; masks are applied with
 ``cv2.bitwise_and``; no op makes a float64 or int16 copy of the image.
 """
@@ -57,12 +57,29 @@ def _random_words(rng: np.random.Generator, shape: Tuple[int, ...],
                   dtype: type) -> np.ndarray:
     """Uniform integers of ``dtype`` (uint8 or uint16) over its whole range.
 
-    The bytes are those of ``rng.bytes``, which draws 32-bit words and
-    serialises them; drawing the words and viewing them is the same stream
-    without the copies.
+    The bytes are those of ``rng.bytes``, which draws 32-bit words with
+    ``rng.integers`` and serialises them. numpy's default bit generator,
+    PCG64, makes each pair of 32-bit words from one 64-bit output (low half
+    first) and keeps an unused half for the next 32-bit draw; taking the raw
+    64-bit outputs and keeping the half in the generator's state the same
+    way is the same stream, about twice as fast.
     """
     nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
-    words = rng.integers(0, 1 << 32, size=-(-nbytes // 4), dtype=np.uint32)
+    nwords = -(-nbytes // 4)
+    bit_generator = rng.bit_generator
+    if not isinstance(bit_generator, np.random.PCG64):
+        words = rng.integers(0, 1 << 32, size=nwords, dtype=np.uint32)
+    else:
+        state = bit_generator.state
+        kept = [state['uinteger']] if state['has_uint32'] else []
+        raw = bit_generator.random_raw(-(-(nwords - len(kept)) // 2))
+        words = raw.astype('<u8', copy=False).view('<u4')
+        if kept:
+            words = np.concatenate([np.array(kept, '<u4'), words])
+        state = bit_generator.state
+        state['has_uint32'] = int(words.size > nwords)
+        state['uinteger'] = int(words[-1]) if words.size > nwords else 0
+        bit_generator.state = state
     return words.view(np.uint8)[:nbytes].view(dtype).reshape(shape)
 
 

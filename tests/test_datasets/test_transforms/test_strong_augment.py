@@ -138,6 +138,19 @@ def test_random_words_are_the_bytes_stream(shape, dtype):
     np.testing.assert_array_equal(words, expected)
 
 
+def test_random_words_keep_the_stream_across_draws():
+    """Draws after an odd number of words, and 32-bit draws after them,
+    continue the generator's stream as Generator.integers would."""
+    ours, ref = np.random.default_rng(7), np.random.default_rng(7)
+    for count in (3, 1, 6, 5, 2):  # u16 counts: 1.5, 0.5, 3, 2.5, 1 words
+        np.testing.assert_array_equal(
+            _random_words(ours, (count, ), np.uint16),
+            np.frombuffer(ref.bytes(2 * count), np.uint16))
+    assert ours.integers(0, 1 << 32, 3, dtype=np.uint32).tolist() == \
+        ref.integers(0, 1 << 32, 3, dtype=np.uint32).tolist()
+    assert ours.uniform() == ref.uniform()
+
+
 def test_saturating_noise_equals_the_int16_sum():
     rng = np.random.default_rng(0)
     img = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
