@@ -13,9 +13,11 @@ Speed matters (every pseudo sample of every iteration goes through three of
 these ops in a data worker, on full-resolution images): point-wise ops use
 256-entry lookup tables with ``cv2.LUT``; per-pixel random numbers are drawn
 as raw 64-bit outputs of the bit generator (the same stream as
-``Generator.bytes``, about six times faster) and mapped through inverse-CDF tables; noise is added with OpenCV's
-saturating arithmetic on uint8 planes; masks are applied with
-``cv2.bitwise_and``; no op makes a float64 or int16 copy of the image.
+``Generator.bytes``, about six times faster) and mapped through inverse-CDF
+tables; noise is added with OpenCV's saturating arithmetic on uint8 planes;
+masks are applied with ``cv2.bitwise_and``; no op makes a float64 or int16
+copy of the image. Every op gives the same output as before these changes
+for the same seed.
 """
 from functools import lru_cache
 from typing import Callable, Dict, Optional, Tuple
