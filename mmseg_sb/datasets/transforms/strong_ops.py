@@ -16,8 +16,8 @@ as raw 64-bit outputs of the bit generator (the same stream as
 ``Generator.bytes``, about six times faster) and mapped through inverse-CDF
 tables; noise is added with OpenCV's saturating arithmetic on uint8 planes;
 masks are applied with ``cv2.bitwise_and``; no op makes a float64 or int16
-copy of the image. Every op gives the same output as before these changes
-for the same seed.
+copy of the image. Each of these forms gives exactly the output of the plain
+numpy one (``rng.bytes``, an int16 sum, a boolean mask) for the same draws.
 """
 from functools import lru_cache
 from typing import Callable, Dict, Optional, Tuple
