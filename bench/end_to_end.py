@@ -33,13 +33,11 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from mmseg_sb.testing import make_synthetic_cityscapes, val_mious
+from mmseg_sb.testing import (make_synthetic_cityscapes, set_data_root,
+                              val_mious)
 from mmseg_sb.utils import read_round_stats
 
 from _common import REPO, report  # isort: skip
-
-sys.path.insert(0, osp.join(REPO, 'tools'))
-from demo import set_data_root  # noqa: E402  isort: skip
 
 CONFIGS = dict(
     full='configs/sb_deeplabv3plus_r101_cityscapes_1-8.py',
@@ -188,6 +186,7 @@ def main(argv=None):
     parser.add_argument('--out')
     args = parser.parse_args(argv)
     args.mode = 'tiny' if args.tiny else 'full'
+    args.work_dir = osp.abspath(args.work_dir)  # the export check runs there
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     data_root = osp.join(args.work_dir, 'data') + '/'
     work_dir = osp.join(args.work_dir, 'run')

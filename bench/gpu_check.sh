@@ -27,7 +27,7 @@
 #   --device cpu  run on the CPU (AMP fp16 is skipped there)
 #   --tiny        the same steps at small sizes: the rehearsal on a CPU
 #   --build-mmcv  build mmcv from the sdist even if the prebuilt wheel exists
-# Environment: PYTHON (default: python on the PATH), GPU_WHEELS (default
+# Environment: PYTHON (default: python3 on the PATH), GPU_WHEELS (default
 # gpu_wheels), OUT, GPU_CHECK_BUDGET.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -42,42 +42,49 @@ while (($#)); do
     esac
     shift
 done
-PY=${PYTHON:-$(command -v python || command -v python3)}
+PY=${PYTHON:-$(command -v python3 || command -v python)}
+"$PY" -c 'import torch' 2>/dev/null \
+    || { echo "$PY has no torch: set PYTHON to the interpreter that has it" >&2; exit 2; }
 WHEELS=$(cd "${GPU_WHEELS:-gpu_wheels}" 2>/dev/null && pwd) \
     || { echo "no ${GPU_WHEELS:-gpu_wheels}/: run bash bench/gpu_wheels.sh first" >&2; exit 2; }
 OUT=${OUT:-bench_out}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 REPORT=$OUT/gpu_check.md
+STEPS=$OUT/steps.md
 PART=$OUT/figures.md
 FAILURES=$OUT/failures.md
-rm -f "$PART" "$FAILURES"
+rm -f "$STEPS" "$PART" "$FAILURES"
 BUDGET=${GPU_CHECK_BUDGET:-$( ((TINY)) && echo 3600 || echo 510)}
 WORK=$(mktemp -d)
 SITE=$WORK/site
 PIP=("$PY" "$(ls "$WHEELS"/build/pip-*.whl)/pip")
 TOTAL=$SECONDS
 
-step() {  # step NAME LIMIT_S COMMAND...: run, time, report the outcome
-    local name=$1 limit=$2 start=$SECONDS rc left
+step() {  # step NAME LIMIT COMMAND...: run, time, report the outcome
+    local name=$1 limit=$2 start=$SECONDS rc left outcome
     shift 2
     left=$((BUDGET - (SECONDS - TOTAL)))
     if ((left < 15)); then
-        ROWS+=("| $name | - | SKIPPED (the check's $BUDGET s are spent) |")
+        echo "| $name | - | SKIPPED (the check's $BUDGET s are spent) |" >> "$STEPS"
         return 1
     fi
     ((limit > left)) && limit=$left
     echo "[gpu_check] $name (at most $limit s) ..."
-    timeout "$limit" "$@" > "$WORK/step.log" 2>&1
+    timeout -k 5 "$limit" "$@" > "$WORK/step.log" 2>&1
     rc=$?
-    ROWS+=("| $name | $((SECONDS - start)) s | $([[ $rc == 0 ]] && echo ok || echo "FAILED (exit $rc$([[ $rc == 124 ]] && echo ": time limit"))") |")
+    case $rc in
+        0) outcome=ok ;;
+        124) outcome="FAILED (time limit, $limit s)" ;;
+        *) outcome="FAILED (exit $rc)" ;;
+    esac
+    echo "| $name | $((SECONDS - start)) s | $outcome |" >> "$STEPS"
     if [[ $rc != 0 ]]; then
-        { echo; echo "### $name failed (exit $rc), last lines"; echo '```'
+        { echo; echo "### $name: $outcome, last lines"; echo '```'
           tail -n 25 "$WORK/step.log"; echo '```'; } >> "$FAILURES"
     fi
     return $rc
 }
-ROWS=()
 bench() {  # bench NAME LIMIT COMMAND...: a step whose table goes to $PART
     printf '\n### %s\n\n' "$1" >> "$PART"
     step "$@"
@@ -97,11 +104,11 @@ bench() {  # bench NAME LIMIT COMMAND...: a step whose table goes to $PART
 INSTALL=("${PIP[@]}" install -q --no-index --no-deps --target "$SITE")
 step "install the carried wheels" 120 "${INSTALL[@]}" "$WHEELS"/runtime/*.whl
 TAG=$("$PY" -c 'import sys, torch; print("cp%d%d-torch%s" % (*sys.version_info[:2], torch.__version__.split("+")[0]))')
-mmcv_imports() { PYTHONPATH=$SITE "$PY" -c 'import mmcv.ops' >/dev/null 2>&1; }
 prebuilt=$(ls "$WHEELS/mmcv-$TAG"/mmcv-*.whl 2>/dev/null)
 if [[ $BUILD_MMCV == 0 && -n "$prebuilt" ]] \
         && step "install mmcv prebuilt for $TAG" 120 "${INSTALL[@]}" "$prebuilt" \
-        && mmcv_imports; then
+        && step "check: the prebuilt mmcv.ops imports" 60 \
+            env PYTHONPATH="$SITE" "$PY" -c 'import mmcv.ops'; then
     :
 else
     rm -rf "$SITE"/mmcv "$SITE"/mmcv-*.dist-info
@@ -120,23 +127,24 @@ BOOTSTRAP_S=$((SECONDS - TOTAL))
 if [[ $BOOTSTRAPPED == 0 ]]; then
     cd bench
     if [[ $TINY == 1 ]]; then
-        bench "bench: strong augmentation" 120 "$PY" strong_augment.py --repeats 10 --out "$PART"
+        bench "end to end" 600 "$PY" end_to_end.py --tiny --iters 6 \
+            --work-dir "$WORK/end_to_end" --out "$PART"
         bench "bench: training step" 600 "$PY" train_step.py --depth 18 --crop 64 --iters 2 \
             --device "$DEVICE" --precision fp32 fp16 bf16 --out "$PART"
         bench "bench: labeling" 300 "$PY" labeling.py --depth 18 --height 64 --images 4 \
             --workers 0 --device "$DEVICE" --tta --precision fp32 fp16 bf16 --out "$PART"
-        bench "end to end" 600 "$PY" end_to_end.py --tiny --iters 6 \
-            --work-dir "$WORK/end_to_end" --out "$PART"
+        bench "bench: strong augmentation" 120 "$PY" strong_augment.py --repeats 10 --out "$PART"
     else
-        bench "bench: strong augmentation" 90 "$PY" strong_augment.py --repeats 40 --out "$PART"
-        bench "bench: training step" 180 "$PY" train_step.py --depth 101 --crop 769 --iters 10 \
-            --device "$DEVICE" --precision fp32 fp16 bf16 --out "$PART"
-        bench "bench: labeling" 180 "$PY" labeling.py --depth 101 --height 1024 --images 8 \
-            --workers 4 --device "$DEVICE" --tta --precision fp32 fp16 bf16 --out "$PART"
-        bench "end to end" 180 "$PY" end_to_end.py --iters 30 \
+        # The device-specific check first; limits add up to the budget.
+        bench "end to end" 150 "$PY" end_to_end.py --iters 30 \
             --work-dir "$WORK/end_to_end" --out "$PART"
-        bench "end to end, AMP fp16" 120 "$PY" end_to_end.py --iters 10 --amp \
+        bench "bench: training step" 120 "$PY" train_step.py --depth 101 --crop 769 --iters 10 \
+            --device "$DEVICE" --precision fp32 fp16 bf16 --out "$PART"
+        bench "bench: labeling" 120 "$PY" labeling.py --depth 101 --height 1024 --images 8 \
+            --workers 4 --device "$DEVICE" --tta --precision fp32 fp16 bf16 --out "$PART"
+        bench "end to end, AMP fp16" 80 "$PY" end_to_end.py --iters 10 --amp \
             --work-dir "$WORK/end_to_end_amp" --out "$PART"
+        bench "bench: strong augmentation" 40 "$PY" strong_augment.py --repeats 40 --out "$PART"
     fi
     cd "$REPO"
 fi
@@ -147,11 +155,11 @@ fi
     echo
     echo "| step | wall | outcome |"
     echo "| --- | --- | --- |"
-    printf '%s\n' "${ROWS[@]}"
+    cat "$STEPS"
     [[ -s $PART ]] && { echo; echo "## Figures"; cat "$PART"; }
     [[ -f $FAILURES ]] && { echo; echo "## Failures"; cat "$FAILURES"; }
 } >> "$REPORT"
 rm -f "$PART" "$FAILURES"
 cat "$REPORT"
 rm -rf "$WORK"
-! grep -q FAILED "$REPORT"
+! grep -q -E "FAILED|SKIPPED" "$REPORT"

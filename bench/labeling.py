@@ -123,7 +123,7 @@ def main(argv=None):
                 progress=False)
             net = model if mode == 'whole' else SegTTAModel(module=model)
             for precision in args.precision:
-                if precision == 'fp16' and args.device == 'cpu':
+                if precision == 'fp16' and not args.device.startswith('cuda'):
                     continue
                 with autocast(args.device, precision):
                     ours, bare = compare(net, dataset, labeler, pipeline, args,

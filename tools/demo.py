@@ -46,7 +46,8 @@ from mmengine.runner import Runner
 
 from mmseg_sb.datasets.splits import draw_split, write_ann_file
 from mmseg_sb.engine import PseudoLabelHook
-from mmseg_sb.testing import CLEAR_CITY, make_synthetic_cityscapes, val_mious
+from mmseg_sb.testing import (CLEAR_CITY, make_synthetic_cityscapes,
+                              set_data_root, val_mious)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SB_CONFIG = osp.join(REPO, 'configs/demo/sb_deeplabv3plus_r18_synthetic.py')
@@ -156,19 +157,6 @@ def prepare_data(data_root: str, split: str, seed: int) -> None:
     split_dir = osp.join(data_root, 'splits', split)
     write_ann_file(labeled, osp.join(split_dir, 'labeled.txt'))
     write_ann_file(unlabeled, osp.join(split_dir, 'unlabeled.txt'))
-
-
-def set_data_root(cfg: Config, data_root: str) -> None:
-    """Point every dataset of ``cfg`` at ``data_root``: the train set (the
-    labeled and unlabeled parts of a ``SemiSegDataset``, or each part of a
-    ``ConcatDataset``), the val set and the test set."""
-    train = cfg.train_dataloader.dataset
-    parts = [train, train.get('labeled'), train.get('unlabeled')]
-    parts += train.get('datasets', [])
-    parts += [cfg.val_dataloader.dataset, cfg.test_dataloader.dataset]
-    for part in parts:
-        if part is not None and 'data_root' in part:
-            part.data_root = data_root
 
 
 def run_stage(stage: str, config: str, work_dir: str, data_root: str,

@@ -24,6 +24,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import cv2
 import numpy as np
+from mmengine.config import Config
 
 from mmseg.datasets import CityscapesDataset
 
@@ -222,3 +223,16 @@ def make_synthetic_cityscapes(data_root: str,
                 cv2.imwrite(osp.join(out_dir, stem + suffix), array)
             names[split].append(f'{city}/{stem}')
     return names
+
+
+def set_data_root(cfg: Config, data_root: str) -> None:
+    """Point every dataset of ``cfg`` at ``data_root``: the train set (the
+    labeled and unlabeled parts of a ``SemiSegDataset``, or each part of a
+    ``ConcatDataset``), the val set and the test set."""
+    train = cfg.train_dataloader.dataset
+    parts = [train, train.get('labeled'), train.get('unlabeled')]
+    parts += train.get('datasets', [])
+    parts += [cfg.val_dataloader.dataset, cfg.test_dataloader.dataset]
+    for part in parts:
+        if part is not None and 'data_root' in part:
+            part.data_root = data_root

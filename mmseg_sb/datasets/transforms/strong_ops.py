@@ -57,17 +57,26 @@ def _lut(img: np.ndarray, table: np.ndarray) -> np.ndarray:
 
 def _random_words(rng: np.random.Generator, shape: Tuple[int, ...],
                   dtype: type) -> np.ndarray:
-    """Uniform integers of ``dtype`` (uint8 or uint16) over its whole range.
+    """Uniform integers over the whole range of ``dtype``.
 
-    The bytes are those of ``rng.bytes``, which draws 32-bit words with
-    ``rng.integers`` and serialises them. numpy's default bit generator,
+    The numbers of ``rng.bytes``, which draws 32-bit words (at least one)
+    with ``rng.integers`` and serialises them. numpy's default bit generator,
     PCG64, makes each pair of 32-bit words from one 64-bit output (low half
     first) and keeps an unused half for the next 32-bit draw; taking the raw
     64-bit outputs and keeping the half in the generator's state the same
-    way is the same stream, about twice as fast.
+    way is the same stream, about twice as fast as ``rng.integers`` and six
+    times as ``rng.bytes``.
+
+    Args:
+        rng (np.random.Generator): The op's generator.
+        shape (tuple[int]): Shape of the result.
+        dtype (type): ``np.uint8`` or ``np.uint16``.
+
+    Returns:
+        np.ndarray: The integers, of ``shape`` and ``dtype``.
     """
     nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
-    nwords = -(-nbytes // 4)
+    nwords = max(1, -(-nbytes // 4))  # as rng.bytes(0)
     bit_generator = rng.bit_generator
     if not isinstance(bit_generator, np.random.PCG64):
         words = rng.integers(0, 1 << 32, size=nwords, dtype=np.uint32)

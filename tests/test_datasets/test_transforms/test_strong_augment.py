@@ -142,7 +142,7 @@ def test_random_words_keep_the_stream_across_draws():
     """Draws after an odd number of words, and 32-bit draws after them,
     continue the generator's stream as Generator.integers would."""
     ours, ref = np.random.default_rng(7), np.random.default_rng(7)
-    for count in (3, 1, 6, 5, 2):  # u16 counts: 1.5, 0.5, 3, 2.5, 1 words
+    for count in (3, 1, 0, 6, 5, 2):  # words: 1.5, 0.5, 1 (bytes(0)), 3, ...
         np.testing.assert_array_equal(
             _random_words(ours, (count, ), np.uint16),
             np.frombuffer(ref.bytes(2 * count), np.uint16))
