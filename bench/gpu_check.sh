@@ -159,7 +159,7 @@ fi
     [[ -s $PART ]] && { echo; echo "## Figures"; cat "$PART"; }
     [[ -f $FAILURES ]] && { echo; echo "## Failures"; cat "$FAILURES"; }
 } >> "$REPORT"
-rm -f "$PART" "$FAILURES"
+rm -f "$STEPS" "$PART" "$FAILURES"
 cat "$REPORT"
 rm -rf "$WORK"
 ! grep -q -E "FAILED|SKIPPED" "$REPORT"
