@@ -125,9 +125,14 @@ def main(argv=None):
             for precision in args.precision:
                 if precision == 'fp16' and not args.device.startswith('cuda'):
                     continue
-                with autocast(args.device, precision):
-                    ours, bare = compare(net, dataset, labeler, pipeline, args,
-                                         tmp, f'{mode}_{precision}')
+                try:  # a failure is reported, the other rows still run
+                    with autocast(args.device, precision):
+                        ours, bare = compare(net, dataset, labeler, pipeline,
+                                             args, tmp, f'{mode}_{precision}')
+                except Exception as e:
+                    failed = f'failed: {type(e).__name__}: {e}'[:160]
+                    lines.append(f'| {mode} | {precision} | {failed} | | |')
+                    continue
                 lines.append(f'| {mode} | {precision} | {ours:.2f} | '
                              f'{bare:.2f} | {ours / bare:.3f} |')
     finally:

@@ -224,7 +224,11 @@ def measure(args, precision):
     ok = list(runs)
     del runs
     for v in ok:
-        mem = peak_memory_mb(v, args.depth, crop, args.device, precision)
+        try:
+            mem = peak_memory_mb(v, args.depth, crop, args.device, precision)
+        except Exception as e:
+            results[v] = f'failed: {type(e).__name__}: {e}'[:160]
+            continue
         results[v] = (1000 * float(np.median(times[v])), mem, losses[v][0])
     return results
 
