@@ -5,6 +5,7 @@ and the report."""
 import copy
 import os.path as osp
 
+import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
@@ -12,6 +13,9 @@ import mmseg_sb  # noqa: F401
 from mmseg.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+#: Mixed precisions of the benches (``fp32`` is the plain step).
+DTYPES = dict(fp16=torch.float16, bf16=torch.bfloat16)
+PRECISIONS = ('fp32', *DTYPES)
 CONFIG = osp.join(
     REPO, 'configs/_base_/sb_deeplabv3plus_r101-d8_cityscapes-769x769.py')
 UNIMATCH_CONFIG = osp.join(
@@ -59,6 +63,12 @@ def model_cfgs(depth: int, crop: tuple):
     mmseg.pop('semi_train_cfg')
     mmseg.pop('unsup_loss')
     return ours, mmseg
+
+
+def runs_on(precision: str, device: str) -> bool:
+    """Whether ``precision`` runs on ``device``: autocast to fp16 needs a
+    GPU."""
+    return precision != 'fp16' or device.startswith('cuda')
 
 
 def build(cfg, device):

@@ -11,7 +11,15 @@
 #   PYTHON  the interpreter whose torch the ops link against
 #   WHEELS  the folder of bench/gpu_wheels.sh (sdist/, build/)
 #   OUT_DIR receives mmcv-*.whl, checked for mmcv/_ext*.so
+#        bash bench/build_mmcv_cpu.sh --tag PYTHON
+#   prints what a wheel built for PYTHON is kept under in WHEELS:
+#   mmcv-cp<python>-torch<release> (the CUDA local tag left out: the CPU
+#   ops' ABI does not depend on it)
 set -euo pipefail
+if [[ ${1:-} == --tag ]]; then
+    "$2" -c 'import sys, torch; print("mmcv-cp%d%d-torch%s" % (*sys.version_info[:2], torch.__version__.split("+")[0]))'
+    exit
+fi
 PYTHON=$1 WHEELS=$(cd "$2" && pwd) OUT=$3
 TOOLS=$(mktemp -d)
 trap 'rm -rf "$TOOLS"' EXIT

@@ -27,7 +27,6 @@ import subprocess
 import sys
 import time
 
-import cv2
 import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
@@ -38,6 +37,7 @@ from mmseg_sb.testing import (make_synthetic_cityscapes, set_data_root,
 from mmseg_sb.utils import read_round_stats
 
 from _common import REPO, report  # isort: skip
+from _plain_logits import logits  # isort: skip
 
 CONFIGS = dict(
     full='configs/sb_deeplabv3plus_r101_cityscapes_1-8.py',
@@ -45,38 +45,6 @@ CONFIGS = dict(
 #: (height, width) of the generated images.
 SIZES = dict(full=(1024, 2048), tiny=(64, 128))
 NUM_LABELED, NUM_UNLABELED, NUM_VAL = 4, 8, 4
-
-#: Runs in a fresh interpreter that never imports mmseg_sb: MMSeg builds the
-#: exported config, loads its weights strictly and saves the logits of one
-#: image, preprocessed by the model's own data preprocessor. Both sides
-#: compute in full fp32 (no TF32, no cuDNN autotuning), so that the two
-#: processes' kernels agree to rounding.
-PLAIN_MMSEG = '''
-import sys
-import cv2
-import torch
-torch.backends.cudnn.benchmark = False
-torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
-from mmseg.registry import MODELS
-config, weights, image, device, out = sys.argv[1:6]
-cfg = Config.fromfile(config)
-assert 'custom_imports' not in cfg, 'the exported config imports plugins'
-init_default_scope('mmseg')
-cfg.model.pretrained = None
-model = MODELS.build(cfg.model).to(device).eval()
-state = torch.load(weights, map_location=device, weights_only=True)
-model.load_state_dict(state['state_dict'], strict=True)
-img = torch.from_numpy(cv2.imread(image)).permute(2, 0, 1).contiguous()
-with torch.no_grad():
-    inputs = model.data_preprocessor(dict(inputs=[img]), False)['inputs']
-    shape = tuple(inputs.shape[-2:])
-    metas = [dict(img_shape=shape, pad_shape=shape, ori_shape=shape)]
-    torch.save(model.encode_decode(inputs, metas).cpu(), out)
-assert not any(m.startswith('mmseg_sb') for m in sys.modules), 'imported'
-print(type(model).__name__)
-'''
 
 
 class StageTimer(Hook):
@@ -151,8 +119,10 @@ def build_cfg(args, data_root, work_dir):
 
 
 def plain_mmseg_logits(export_dir, image, device, out):
+    """Logits of the export in a process without mmseg_sb."""
     result = subprocess.run([
-        sys.executable, '-c', PLAIN_MMSEG,
+        sys.executable,
+        osp.join(REPO, 'bench', '_plain_logits.py'),
         osp.join(export_dir, 'config.py'),
         osp.join(export_dir, 'model.pth'), image, device, out
     ],
@@ -162,19 +132,6 @@ def plain_mmseg_logits(export_dir, image, device, out):
     if result.returncode != 0:
         raise RuntimeError(f'plain MMSeg failed:\n{result.stderr[-3000:]}')
     return result.stdout.strip().splitlines()[-1], torch.load(out)
-
-
-def own_logits(model, image):
-    torch.backends.cudnn.benchmark = False
-    torch.backends.cudnn.allow_tf32 = False
-    torch.backends.cuda.matmul.allow_tf32 = False
-    model.eval()
-    img = torch.from_numpy(cv2.imread(image)).permute(2, 0, 1).contiguous()
-    with torch.no_grad():
-        inputs = model.data_preprocessor(dict(inputs=[img]), False)['inputs']
-        shape = tuple(inputs.shape[-2:])
-        metas = [dict(img_shape=shape, pad_shape=shape, ori_shape=shape)]
-        return model.encode_decode(inputs, metas).float().cpu()
 
 
 def main(argv=None):
@@ -213,7 +170,7 @@ def main(argv=None):
         osp.abspath(osp.join(work_dir, 'plain_logits.pth')))
     model = runner.model.module if hasattr(runner.model,
                                            'module') else runner.model
-    ours = own_logits(model, image)
+    ours = logits(model, image)
     times['export check'] = time.perf_counter() - start
     diff = (ours - plain.float()).abs().max().item()
     agree = (ours.argmax(1) == plain.argmax(1)).float().mean().item()

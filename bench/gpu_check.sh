@@ -103,8 +103,8 @@ bench() {  # bench NAME LIMIT COMMAND...: a step whose table goes to $PART
 # 1. Bootstrap.
 INSTALL=("${PIP[@]}" install -q --no-index --no-deps --target "$SITE")
 step "install the carried wheels" 120 "${INSTALL[@]}" "$WHEELS"/runtime/*.whl
-TAG=$("$PY" -c 'import sys, torch; print("cp%d%d-torch%s" % (*sys.version_info[:2], torch.__version__.split("+")[0]))')
-prebuilt=$(ls "$WHEELS/mmcv-$TAG"/mmcv-*.whl 2>/dev/null)
+TAG=$(bash bench/build_mmcv_cpu.sh --tag "$PY")
+prebuilt=$(ls "$WHEELS/$TAG"/mmcv-*.whl 2>/dev/null)
 if [[ $BUILD_MMCV == 0 && -n "$prebuilt" ]] \
         && step "install mmcv prebuilt for $TAG" 120 "${INSTALL[@]}" "$prebuilt" \
         && step "check: the prebuilt mmcv.ops imports" 60 \

@@ -50,9 +50,9 @@ with open(os.path.join(out_dir, name), 'wb') as f:
 PY
 echo "[gpu_wheels] downloaded in ${SECONDS} s"
 if [[ -n "${1:-}" ]]; then
-    tag=$("$1" -c 'import sys, torch; print("cp%d%d-torch%s" % (*sys.version_info[:2], torch.__version__.split("+")[0]))')
+    tag=$(bash bench/build_mmcv_cpu.sh --tag "$1")
     SECONDS=0
-    bash bench/build_mmcv_cpu.sh "$1" "$DEST" "$DEST/mmcv-$tag" >/dev/null
+    bash bench/build_mmcv_cpu.sh "$1" "$DEST" "$DEST/$tag" >/dev/null
     echo "[gpu_wheels] mmcv with CPU ops prebuilt for $tag in ${SECONDS} s"
 fi
 du -sh "$DEST"/*

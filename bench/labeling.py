@@ -31,13 +31,13 @@ from mmseg_sb.engine import PseudoLabeler
 from mmseg_sb.engine.pseudo_labeler import LabelingDataset, labeling_pipeline
 from mmseg_sb.testing import make_synthetic_cityscapes
 
-from _common import CONFIG, build, model_cfgs, report  # isort: skip
+from _common import CONFIG, DTYPES, PRECISIONS, build  # isort: skip
+from _common import model_cfgs, report, runs_on  # isort: skip
 
 PIPELINE = [
     dict(type='LoadImageFromFile'),
     dict(type='PackSegInputs'),
 ]
-DTYPES = dict(fp16=torch.float16, bf16=torch.bfloat16)
 
 
 def autocast(device, precision):
@@ -82,10 +82,7 @@ def main(argv=None):
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--tta', action='store_true')
     parser.add_argument(
-        '--precision',
-        nargs='+',
-        choices=('fp32', 'fp16', 'bf16'),
-        default=['fp32'])
+        '--precision', nargs='+', choices=PRECISIONS, default=['fp32'])
     parser.add_argument('--out')
     args = parser.parse_args(argv)
     size = (args.height, 2 * args.height)
@@ -123,7 +120,7 @@ def main(argv=None):
                 progress=False)
             net = model if mode == 'whole' else SegTTAModel(module=model)
             for precision in args.precision:
-                if precision == 'fp16' and not args.device.startswith('cuda'):
+                if not runs_on(precision, args.device):
                     continue
                 try:  # a failure is reported, the other rows still run
                     with autocast(args.device, precision):

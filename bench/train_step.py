@@ -43,11 +43,11 @@ from torch.profiler import ProfilerActivity, profile
 
 from mmseg.structures import SegDataSample
 
-from _common import build, model_cfgs, report, unimatch_cfg  # isort: skip
+from _common import DTYPES, PRECISIONS, build, report  # isort: skip
+from _common import model_cfgs, runs_on, unimatch_cfg  # isort: skip
 
 #: The variants measured side by side.
 VARIANTS = ('ours', 'mmseg', 'unimatch')
-PRECISIONS = ('fp32', 'fp16', 'bf16')
 
 
 class CPUAutocastOptimWrapper(OptimWrapper):
@@ -67,9 +67,7 @@ def make_wrapper(model, precision, device):
         return OptimWrapper(optimizer)
     if device.startswith('cuda'):  # as tools/train.py --amp
         return AmpOptimWrapper(
-            optimizer=optimizer,
-            loss_scale='dynamic',
-            dtype=dict(fp16='float16', bf16='bfloat16')[precision])
+            optimizer=optimizer, loss_scale='dynamic', dtype=DTYPES[precision])
     if precision == 'bf16':
         return CPUAutocastOptimWrapper(optimizer)
     raise NotImplementedError('fp16 autocast needs a GPU')
@@ -256,7 +254,7 @@ def main(argv=None):
     ]
     ratios = []
     for precision in args.precision:
-        if precision == 'fp16' and not args.device.startswith('cuda'):
+        if not runs_on(precision, args.device):
             lines.append('| fp16 | (all) | skipped: autocast to fp16 '
                          'needs a GPU | | |')
             continue
