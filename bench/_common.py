@@ -2,15 +2,14 @@
 """Shared by the benchmarks: the models (the project's DeepLabV3+ Cityscapes
 config, as our self-training segmentor and as MMSeg's plain EncoderDecoder)
 and the report."""
-import copy
 import os.path as osp
 
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-import mmseg_sb  # noqa: F401
 from mmseg.registry import MODELS
+from mmseg_sb.apis import plain_model_cfg
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 #: Mixed precisions of the benches (``fp32`` is the plain step).
@@ -58,11 +57,7 @@ def model_cfgs(depth: int, crop: tuple):
     init_default_scope('mmseg')
     cfg = Config.fromfile(CONFIG)
     ours = shrink(cfg.model, depth, crop)
-    mmseg = copy.deepcopy(ours)
-    mmseg.type = 'EncoderDecoder'
-    mmseg.pop('semi_train_cfg')
-    mmseg.pop('unsup_loss')
-    return ours, mmseg
+    return ours, plain_model_cfg(ours)
 
 
 def runs_on(precision: str, device: str) -> bool:

@@ -34,7 +34,7 @@ from mmengine.runner import Runner
 
 from mmseg_sb.testing import (make_synthetic_cityscapes, set_data_root,
                               val_mious)
-from mmseg_sb.utils import read_round_stats
+from mmseg_sb.utils import read_round_stats, round_dir
 
 from _common import REPO, report  # isort: skip
 from _plain_logits import logits  # isort: skip
@@ -97,12 +97,9 @@ def build_cfg(args, data_root, work_dir):
     options = {
         'work_dir': work_dir,
         'model.pretrained': None,  # no ImageNet download on the machine
-        'custom_hooks.0.round_iters': rounds,
-        'custom_hooks.0.tta': True,
-        'custom_hooks.0.num_workers': workers,
-        'param_scheduler.0.round_iters': rounds,
-        'param_scheduler.1.round_iters': rounds,
-        'train_cfg.max_iters': sum(rounds),
+        'default_hooks.pseudo_label.round_iters': rounds,
+        'default_hooks.pseudo_label.tta': True,
+        'default_hooks.pseudo_label.num_workers': workers,
         'train_cfg.val_interval': args.iters,
         'default_hooks.checkpoint.interval': args.iters,
         'default_hooks.logger.interval': 10,
@@ -161,7 +158,7 @@ def main(argv=None):
     start = time.perf_counter()
     runner.train()
     times['train'] = time.perf_counter() - start
-    stats = read_round_stats(osp.join(work_dir, 'pseudo_labels', 'round_1'))
+    stats = read_round_stats(round_dir(work_dir, 1))
     labeling_s = stats['num_images'] / stats['images_per_s']
 
     start = time.perf_counter()

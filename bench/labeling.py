@@ -28,7 +28,8 @@ from torch.utils.data import DataLoader
 from mmseg.models import SegTTAModel
 from mmseg.registry import DATASETS
 from mmseg_sb.engine import PseudoLabeler
-from mmseg_sb.engine.pseudo_labeler import LabelingDataset, labeling_pipeline
+from mmseg_sb.engine.pseudo_labeler import LabelingDataset
+from mmseg_sb.engine.runner_utils import labeling_pipeline
 from mmseg_sb.testing import make_synthetic_cityscapes
 
 from _common import CONFIG, DTYPES, PRECISIONS, build  # isort: skip

@@ -7,6 +7,7 @@ makes MMEngine load local checkpoints safely with torch >= 2.6.
 """
 from .datasets import *  # noqa: F401,F403
 from .engine import *  # noqa: F401,F403
+from .evaluation import *  # noqa: F401,F403
 from .models import *  # noqa: F401,F403
 from .utils import register_checkpoint_loader
 from .version import __version__, version_info
@@ -17,10 +18,10 @@ register_checkpoint_loader()
 def registered_names() -> set:
     """Names of the components this package registers in MMSeg's
     registries (the ``type`` a config gives them)."""
-    from . import datasets, engine, models
+    from . import datasets, engine, evaluation, models
     return {
         name
-        for module in (datasets, engine, models)
+        for module in (datasets, engine, evaluation, models)
         for name in module.__all__ if isinstance(getattr(module, name), type)
     }
 

@@ -15,6 +15,8 @@ from mmseg_sb.testing import make_synthetic_cityscapes
 from mmseg_sb.utils import mark_round_complete
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DEMO_SB_CONFIG = osp.join(REPO,
+                          'configs/demo/sb_deeplabv3plus_r18_synthetic.py')
 IMG_SIZE = (32, 64)
 CROP = (32, 32)
 
@@ -165,13 +167,18 @@ def semi_runner_cfg(cityscapes_root, tmp_path):
     on the tiny split, with the given rounds; a function of the rounds."""
     from mmengine.config import Config
 
-    def make(round_iters=(4, 3, 3), work_dir=None, **overrides):
-        cfg = Config.fromfile(
-            osp.join(REPO, 'configs/demo/sb_deeplabv3plus_r18_synthetic.py'))
-        round_iters = list(round_iters)
-        students = round_iters[1]
+    def make(
+            round_iters=(4, 3, 3),
+            work_dir=None,
+            config=DEMO_SB_CONFIG,
+            **overrides):
+        cfg = Config.fromfile(config)
+        work_dir = work_dir or str(tmp_path / 'work_dir')
         cfg.merge_from_dict({
-            'work_dir': work_dir or str(tmp_path / 'work_dir'),
+            'work_dir': work_dir,
+            # MMEngine keeps one visualizer per name in a process: a runner
+            # of another test would otherwise write into its own work dir.
+            'visualizer.name': f'visualizer_{work_dir}',
             'model.decode_head.channels': 16,
             'train_dataloader.num_workers': 0,
             'train_dataloader.persistent_workers': False,
@@ -190,16 +197,20 @@ def semi_runner_cfg(cityscapes_root, tmp_path):
             'test_dataloader.dataset.data_root': cityscapes_root,
             'test_dataloader.num_workers': 0,
             'test_dataloader.persistent_workers': False,
-            'custom_hooks.0.round_iters': round_iters,
-            'param_scheduler.0.round_iters': round_iters,
-            'param_scheduler.1.round_iters': round_iters,
-            'train_cfg.max_iters': sum(round_iters),
-            'train_cfg.val_interval': students,
-            'default_hooks.checkpoint.interval': students,
             'default_hooks.checkpoint.max_keep_ckpts': -1,
             'default_hooks.logger.interval': 1,
             'log_level': 'WARNING',
         })
+        if round_iters is not None:  # None: the config's rounds
+            students = round_iters[1]
+            cfg.merge_from_dict({
+                'default_hooks.pseudo_label.round_iters':
+                list(round_iters),
+                'train_cfg.val_interval':
+                students,
+                'default_hooks.checkpoint.interval':
+                students,
+            })
         cfg.merge_from_dict(overrides)
         return cfg
 

@@ -14,7 +14,7 @@ import sys
 from mmengine.config import Config
 
 import mmseg_sb  # noqa: F401  (registers the components of CONFIG)
-from mmseg_sb.utils import export_model
+from mmseg_sb.apis import export_model
 
 
 def main(argv=None):

@@ -5,8 +5,8 @@ _base_ = './unimatch_deeplabv3plus_r101-d8_cityscapes-801x801.py'
 
 model = dict(
     type='FixMatchEncoderDecoder',
-    feature_dropout=0.,
-    loss_weights=dict(_delete_=True, sup=0.5, strong=(0.5, ), fp=0.))
+    semi_train_cfg=dict(
+        feature_dropout=0., unsup_weight=dict(_delete_=True, strong_1=0.5)))
 fixmatch_unlabeled_pipeline = [
     *_base_.unlabeled_pipeline[:-1],
     dict(
@@ -15,6 +15,8 @@ fixmatch_unlabeled_pipeline = [
             weak=[dict(type='PackSegInputs')],
             strong_1=_base_.online_strong_view))
 ]
+# The unlabeled dataset with these views (leaf configs read it by name).
+online_unlabeled_dataset = dict(pipeline=fixmatch_unlabeled_pipeline)
 train_dataloader = dict(
     dataset=dict(datasets=[
         _base_.online_labeled_dataset,

@@ -23,11 +23,14 @@ model = dict(
 train_dataloader = dict(_delete_=True, **_base_.semi_train_dataloader)
 optim_wrapper = dict(_delete_=True, **_base_.self_training_optim_wrapper)
 param_scheduler = _base_.self_training_scheduler
-train_cfg = _base_.self_training_cfg
-default_hooks = dict(checkpoint=_base_.self_training_checkpoint)
-# The rounds; at the end, the student exported as a plain MMSeg model
+train_cfg = dict(_delete_=True, **_base_.self_training_cfg)
+# The rounds (the one place they are given: default_hooks.pseudo_label).
+default_hooks = dict(
+    checkpoint=_base_.self_training_checkpoint,
+    pseudo_label=_base_.pseudo_label_hook)
+# At the end, the student exported as a plain MMSeg model
 # (work_dir/export/: EncoderDecoder, plain norm layers).
-custom_hooks = [_base_.pseudo_label_hook, dict(type='ExportModelHook')]
+custom_hooks = [dict(type='ExportModelHook')]
 # DSBN's aux branch gets no gradient in round 0 (weak views only).
 find_unused_parameters = True
 randomness = dict(seed=1024)

@@ -9,19 +9,25 @@
 # Differences from the release, on purpose: whole-image evaluation (the
 # release slides 801x801 windows), MMSeg's ResNetV1c-101 at output stride 8
 # (the release: 16), conf_thresh 0.95 (the paper's; the release's Cityscapes
-# file keeps every pixel, which conf_thresh=0.05 reproduces with 19 classes),
-# and the CutMix partner taken from the same unlabeled batch.
+# file keeps every pixel, which semi_train_cfg.conf_thresh=0.05 reproduces
+# with 19 classes), and the CutMix partner taken from the same unlabeled
+# batch.
 _base_ = [
     'mmseg::deeplabv3plus/deeplabv3plus_r101-d8_4xb2-80k_cityscapes-769x769.py',  # noqa: E501
     './datasets/online_cityscapes_801x801.py',
+    './schedules/poly.py',
 ]
 custom_imports = dict(imports=['mmseg_sb'], allow_failed_imports=False)
 
 model = dict(
     type='UniMatchEncoderDecoder',
-    conf_thresh=0.95,
-    feature_dropout=0.5,
-    loss_weights=dict(sup=0.5, strong=(0.125, 0.125), fp=0.25),
+    # The paper's threshold and feature dropout, and its loss
+    # (L_sup + 0.25 L_strong_1 + 0.25 L_strong_2 + 0.5 L_fp) / 2.
+    semi_train_cfg=dict(
+        conf_thresh=0.95,
+        feature_dropout=0.5,
+        sup_weight=0.5,
+        unsup_weight=dict(strong_1=0.125, strong_2=0.125, fp=0.25)),
     data_preprocessor=dict(size=_base_.online_crop_size),
     # OHEM as the release (thresh 0.7, 200000 kept pixels per 2-image GPU
     # batch; MMSeg counts min_kept per image).
@@ -38,18 +44,8 @@ optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.005, momentum=0.9, weight_decay=0.0001),
     clip_grad=None)
 # 240 epochs of the unlabeled images at 8 per step; leaf configs set it.
-online_iters = 80000
-param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=0.0,
-        power=0.9,
-        begin=0,
-        end=online_iters,
-        by_epoch=False)
-]
-train_cfg = dict(
-    type='IterBasedTrainLoop', max_iters=online_iters, val_interval=4000)
+param_scheduler = [_base_.poly_scheduler]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=80000, val_interval=4000)
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=4000))
 custom_hooks = [dict(type='ExportModelHook')]

@@ -4,7 +4,7 @@
 # images only (MMSeg's EncoderDecoder, plain BN) with the teacher's recipe
 # (lr 0.05, weight decay 5e-4, poly to 0) for the teacher's iterations, by
 # which its validation mIoU has levelled off.
-_base_ = './sb_deeplabv3plus_r18_synthetic.py'
+_base_ = ['./sb_deeplabv3plus_r18_synthetic.py', '../_base_/schedules/poly.py']
 
 model = dict(
     _delete_=True,
@@ -27,14 +27,18 @@ optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=0.0005))
-param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=0.0,
-        power=0.9,
-        begin=0,
-        end=_base_.teacher_iters,
-        by_epoch=False)
-]
-train_cfg = dict(max_iters=_base_.teacher_iters)
+param_scheduler = [_base_.poly_scheduler]
+# The teacher round's iterations; no rounds, no export.
+sb_round_iters = _base_.default_hooks.pseudo_label.round_iters
+train_cfg = dict(
+    _delete_=True,
+    type='IterBasedTrainLoop',
+    max_iters=sb_round_iters[0],
+    val_interval=100)
+default_hooks = dict(
+    _delete_=True,
+    **{
+        k: v
+        for k, v in _base_.default_hooks.items() if k != 'pseudo_label'
+    })
 custom_hooks = []

@@ -5,17 +5,8 @@
 # alone cannot explain a gain of the students.
 _base_ = './sup_deeplabv3plus_r18_synthetic.py'
 
-extra_iters = sum(_base_.round_iters[1:])
 optim_wrapper = dict(
     optimizer=dict(lr=0.05 * 0.2, weight_decay=0.0),
     paramwise_cfg=dict(custom_keys={'decode_head': dict(lr_mult=10.0)}))
-param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=0.0,
-        power=0.9,
-        begin=0,
-        end=extra_iters,
-        by_epoch=False)
-]
-train_cfg = dict(max_iters=extra_iters)
+# The iterations of the student rounds (of the self-training demo config).
+train_cfg = dict(max_iters=sum(_base_.sb_round_iters[1:]))

@@ -53,24 +53,23 @@ test_pipeline = [
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs'),
 ]
+labeled = dict(
+    _base_.online_labeled_dataset,
+    data_root=data_root,
+    ann_file=f'splits/{split}/labeled.txt',
+    pipeline=labeled_pipeline)
+unlabeled = dict(
+    _base_.online_unlabeled_dataset,
+    data_root=data_root,
+    ann_file=f'splits/{split}/unlabeled.txt',
+    pipeline=unlabeled_pipeline)
 # No loader workers, as in the self-training demo (2 CPU cores).
 train_dataloader = dict(
     batch_size=8,
     num_workers=0,
     persistent_workers=False,
     sampler=dict(batch_size=8),
-    dataset=dict(datasets=[
-        dict(
-            _base_.online_labeled_dataset,
-            data_root=data_root,
-            ann_file=f'splits/{split}/labeled.txt',
-            pipeline=labeled_pipeline),
-        dict(
-            _base_.online_unlabeled_dataset,
-            data_root=data_root,
-            ann_file=f'splits/{split}/unlabeled.txt',
-            pipeline=unlabeled_pipeline)
-    ]))
+    dataset=dict(datasets=[labeled, unlabeled]))
 val_dataloader = dict(
     batch_size=8,
     num_workers=0,
@@ -79,9 +78,7 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 
 # The self-training demo's teacher + student iterations (800 + 1600).
-online_iters = 2400
 optim_wrapper = dict(optimizer=dict(lr=0.025))
-param_scheduler = [dict(_base_.param_scheduler[0], end=online_iters)]
-train_cfg = dict(max_iters=online_iters, val_interval=100)
+train_cfg = dict(max_iters=2400, val_interval=100)
 default_hooks = dict(
     logger=dict(interval=50), checkpoint=dict(interval=100, max_keep_ckpts=1))

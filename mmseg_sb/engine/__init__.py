@@ -1,9 +1,10 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
-from .hooks import ExportModelHook, PseudoLabelHook
+from .hooks import ExportModelHook, ProgressBarHook, PseudoLabelHook
 from .pseudo_labeler import PseudoLabeler
+from .runner import SelfTrainingLoop
 from .schedulers import RoundPolyLR, RoundPolyParamScheduler
 
 __all__ = [
-    'ExportModelHook', 'PseudoLabelHook', 'PseudoLabeler', 'RoundPolyLR',
-    'RoundPolyParamScheduler'
+    'ExportModelHook', 'ProgressBarHook', 'PseudoLabelHook', 'PseudoLabeler',
+    'RoundPolyLR', 'RoundPolyParamScheduler', 'SelfTrainingLoop'
 ]

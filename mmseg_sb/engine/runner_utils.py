@@ -2,21 +2,24 @@
 """What the self-training hook needs of a Runner: its setup checked before
 training, its labeler, the bare model and its saved weights, fresh data
 workers at a switch, and a summary of the optimizer's settings."""
+import copy
 import os
+import os.path as osp
 import tempfile
 from collections import Counter
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
 import torch
 import torch.nn as nn
+from mmengine.config import Config
 from mmengine.dist import barrier, is_main_process
 from mmengine.model import is_model_wrapper
-from mmengine.runner import IterBasedTrainLoop, Runner
+from mmengine.runner import Runner
 from mmengine.runner.loops import _InfiniteDataloaderIterator
 
 from ..datasets import SemiSegDataset, SemiSegSampler
-from .pseudo_labeler import PseudoLabeler, labeling_pipeline
-from .schedulers import RoundPolyParamScheduler
+from ..utils import round_dir
+from .pseudo_labeler import PseudoLabeler
 
 
 def unwrap_model(runner: Runner) -> nn.Module:
@@ -38,13 +41,12 @@ def load_weights(runner: Runner, path: str) -> None:
         torch.load(path, map_location='cpu', weights_only=True))
 
 
-def build_pseudo_labeler(runner: Runner, out_root: str,
-                         pipeline: Optional[List[dict]], tta: bool,
-                         num_workers: int) -> PseudoLabeler:
-    """The labeler of the run's unlabeled images, writing rounds under
-    ``out_root``; ``pipeline`` defaults to the config's test (or TTA)
-    pipeline without ``LoadAnnotations``."""
-    check_writable(out_root)
+def build_pseudo_labeler(runner: Runner, pipeline: Optional[List[dict]],
+                         tta: bool, num_workers: int) -> PseudoLabeler:
+    """The labeler of the run's unlabeled images, writing rounds under the
+    work dir; ``pipeline`` defaults to the config's test (or TTA) pipeline
+    without ``LoadAnnotations``."""
+    check_writable(osp.dirname(round_dir(runner.work_dir, 0)))
     dataset = runner.train_dataloader.dataset
     decode_head = unwrap_model(runner).decode_head
     return PseudoLabeler(
@@ -54,7 +56,28 @@ def build_pseudo_labeler(runner: Runner, out_root: str,
         gt_dir=dataset.unlabeled_gt_dir,
         ignore_index=decode_head.ignore_index,
         num_workers=num_workers,
-        out_root=out_root)
+        work_dir=runner.work_dir)
+
+
+def labeling_pipeline(cfg: Config, tta: bool) -> List[dict]:
+    """The config's test pipeline (``tta_pipeline`` with ``tta``) without
+    its annotation loading: the unlabeled images are labeled, not read with
+    labels."""
+    source = cfg.get('tta_pipeline') if tta else \
+        cfg.test_dataloader.dataset.pipeline
+    if source is None:
+        raise ValueError('Labeling with tta=True needs a tta_pipeline in the '
+                         "config (MMSeg's dataset configs define one).")
+    pipeline = [
+        copy.deepcopy(t) for t in source if t['type'] != 'LoadAnnotations'
+    ]
+    for t in pipeline:  # TestTimeAug lists its steps; drop annotations.
+        if t['type'] == 'TestTimeAug':
+            t['transforms'] = [
+                step for step in t['transforms']
+                if all(s['type'] != 'LoadAnnotations' for s in step)
+            ]
+    return pipeline
 
 
 def restart_data_workers(runner: Runner) -> None:
@@ -90,8 +113,7 @@ def check_writable(folder: str) -> None:
             f'({e}); choose a writable --work-dir.') from e
 
 
-def check_self_training_setup(runner: Runner,
-                              round_iters: Sequence[int]) -> None:
+def check_self_training_setup(runner: Runner) -> None:
     """Clear errors, before training, for a setup that cannot work."""
     loader = runner.train_dataloader
     dataset = loader.dataset
@@ -123,19 +145,3 @@ def check_self_training_setup(runner: Runner,
             f'{len(overlap)} images are both labeled and unlabeled, e.g. '
             f'{overlap[:3]}; fix the split files (tools/splits.py '
             'checks them).')
-    loop = runner.train_loop
-    if not isinstance(loop, IterBasedTrainLoop):
-        raise TypeError('PseudoLabelHook needs an IterBasedTrainLoop, '
-                        f'got {type(loop).__name__}.')
-    if loop.max_iters != sum(round_iters):
-        raise ValueError(
-            f'train_cfg max_iters={loop.max_iters} differs from '
-            f'sum(round_iters)={sum(round_iters)} '
-            f'(round_iters={list(round_iters)}); make them agree.')
-    for scheduler in runner.param_schedulers or []:
-        if isinstance(scheduler, RoundPolyParamScheduler) and \
-                scheduler.round_iters != list(round_iters):
-            raise ValueError(
-                f'{type(scheduler).__name__} round_iters='
-                f'{scheduler.round_iters} differ from PseudoLabelHook '
-                f'round_iters={list(round_iters)}.')

@@ -1,11 +1,17 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
 """Helpers for the tests, the demo and the benchmarks (not the library API):
-generated data in Cityscapes' layout."""
-from .logs import latest_run_dir, val_mious
+generated data in Cityscapes' layout and the demo's figures.
+
+The readers of a run's logs are the library's
+(:mod:`mmseg_sb.utils.run_logs`); ``latest_run_dir`` and ``val_mious`` are
+re-exported here for the benchmarks."""
+from ..utils import latest_run_dir, val_mious
+from .demo_figures import colorize, write_curves, write_summary
 from .synthetic_cityscapes import (CLEAR_CITY, CONDITIONS, draw_scene,
                                    make_synthetic_cityscapes, set_data_root)
 
 __all__ = [
-    'CLEAR_CITY', 'CONDITIONS', 'draw_scene', 'latest_run_dir',
-    'make_synthetic_cityscapes', 'set_data_root', 'val_mious'
+    'CLEAR_CITY', 'CONDITIONS', 'colorize', 'draw_scene', 'latest_run_dir',
+    'make_synthetic_cityscapes', 'set_data_root', 'val_mious', 'write_curves',
+    'write_summary'
 ]

@@ -82,9 +82,10 @@ def register_checkpoint_loader() -> None:
         prefixes='', loader=load_from_local, force=True)
 
 
-def load_state_dict(checkpoint: str) -> Tuple[Dict[str, torch.Tensor], dict]:
-    """The state dict (without DDP's ``module.`` prefixes) and meta of a
-    checkpoint file."""
+def read_checkpoint(checkpoint: str) -> dict:
+    """A checkpoint file as a dict with ``state_dict`` (without DDP's
+    ``module.`` prefixes; a bare state dict is taken as one), ``meta`` and
+    ``runtime_info`` (the message hub's, empty if the file has none)."""
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'Checkpoint {checkpoint} does not exist.')
     loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
@@ -93,21 +94,28 @@ def load_state_dict(checkpoint: str) -> Tuple[Dict[str, torch.Tensor], dict]:
         k[len('module.'):] if k.startswith('module.') else k: v
         for k, v in state.items()
     }
-    return state, loaded.get('meta', {})
+    return dict(
+        state_dict=state,
+        meta=loaded.get('meta', {}),
+        runtime_info=loaded.get('message_hub', {}).get('runtime_info', {}))
 
 
-#: Buffers a model may lack in a supervised (teacher) checkpoint.
-TEACHER_OPTIONAL_KEYS = ('dsbn_aux_trained', )
+def load_state_dict(checkpoint: str) -> Tuple[Dict[str, torch.Tensor], dict]:
+    """The state dict (without DDP's ``module.`` prefixes) and meta of a
+    checkpoint file."""
+    loaded = read_checkpoint(checkpoint)
+    return loaded['state_dict'], loaded['meta']
 
 
 def load_teacher(model: nn.Module,
                  path: str,
-                 optional_keys: Sequence[str] = TEACHER_OPTIONAL_KEYS) -> None:
+                 optional_keys: Sequence[str] = ()) -> None:
     """Load a trained teacher's weights into ``model``.
 
     DDP's ``module.`` prefixes are stripped; a plain-BN checkpoint fills both
     branches of every DSBN. Keys of ``model`` in ``optional_keys`` (buffers
-    a supervised checkpoint lacks) may be missing; any other missing or
+    a supervised checkpoint lacks: the segmentor's ``teacher_optional_keys``)
+    may be missing; any other missing or
     unexpected key raises a ``ValueError`` naming them.
     """
     state, _ = load_state_dict(path)

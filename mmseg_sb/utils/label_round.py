@@ -12,6 +12,14 @@ import os.path as osp
 
 #: File that marks a pseudo-label round as complete (with its statistics).
 COMPLETE_MARKER = 'round_complete.json'
+#: Folder of the rounds' labels under a run's work dir.
+PSEUDO_LABEL_DIR = 'pseudo_labels'
+
+
+def round_dir(work_dir: str, r: int) -> str:
+    """The folder of the pseudo labels that round ``r`` of the run in
+    ``work_dir`` trains on: ``work_dir/pseudo_labels/round_<r>``."""
+    return osp.join(work_dir, PSEUDO_LABEL_DIR, f'round_{r}')
 
 
 def is_complete_round(label_dir: str) -> bool:

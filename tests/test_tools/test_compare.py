@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from mmseg_sb.testing import val_mious
+from mmseg_sb.utils import val_mious
 
 from test_train import loader_options, run_tool  # isort: skip
 
@@ -44,7 +44,7 @@ def options(name, data_root, work_dir):
             'train_dataloader.sampler.batch_size=4',
             f'param_scheduler.0.end={ITERS}',
             # A low threshold, so that 4 iterations train the strong views.
-            'model.conf_thresh=0.05'
+            'model.semi_train_cfg.conf_thresh=0.05'
         ]
     return ['--work-dir', work_dir, '--cfg-options'] + common + data
 
@@ -61,10 +61,10 @@ def runs(cityscapes_root, tmp_path_factory):
         log = result.stdout + result.stderr
         assert f'Iter(train) [{ITERS}/{ITERS}]' in log
         if name != 'sup':
-            losses = re.findall(r'loss_strong_1: ([\d.]+)', log)
+            losses = re.findall(r'unsup.loss_strong_1: ([\d.]+)', log)
             assert losses and float(losses[-1]) > 0
-            assert ('loss_fp' in log) == (name == 'unimatch')
-            assert 'loss_strong_2' in log if name == 'unimatch' else True
+            assert ('unsup.loss_fp' in log) == (name == 'unimatch')
+            assert 'unsup.loss_strong_2' in log if name == 'unimatch' else True
             # Exported for MMSeg alone, as the self-training runs.
             assert osp.isfile(osp.join(work_dir, 'export', 'model.pth'))
         work_dirs[name] = work_dir

@@ -1,15 +1,26 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
 """tools/demo.py points every dataset of each stage's config at the data of
-its seed."""
+its seed, and prints its rows as one table."""
+import importlib.util
 import os.path as osp
-import sys
 
 import pytest
 from mmengine.config import Config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(REPO, 'tools'))
-import demo  # noqa: E402 isort: skip
+
+
+def load_tool(name):
+    """A script of tools/ as a module, without putting tools/ on
+    sys.path."""
+    spec = importlib.util.spec_from_file_location(
+        f'tools_{name}', osp.join(REPO, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+demo = load_tool('demo')
 
 
 def dataset_roots(cfg):
@@ -44,3 +55,45 @@ def test_set_data_root_reaches_every_dataset(config):
     # unlabeled parts; the self-training one a SemiSegDataset.
     assert len(after) == len(before) >= 3
     assert set(after) == {'data/elsewhere/seed_1/'}
+
+
+ROWS = [('supervised (the teacher)', 800, None, 42.44),
+        ('supervised, trained on (control)', 2400, None, 43.51),
+        ('self-training, student round 1', 2400, 48.92, 52.08)]
+
+
+def printed(monkeypatch, results, title):
+    lines = []
+    monkeypatch.setattr(demo, 'say', lines.append)
+    demo.print_rows(results, title)
+    return '\n'.join(lines)
+
+
+def test_one_seed_table(monkeypatch):
+    assert printed(monkeypatch, [dict(rows=ROWS)], 'Title') == (
+        'Title\n'
+        '| run                              | iterations | pseudo-label mIoU '
+        '| val mIoU | last student gain |\n'
+        '| -------------------------------- | ---------- | ----------------- '
+        '| -------- | ----------------- |\n'
+        '| supervised (the teacher)         | 800        | -                 '
+        '| 42.44    | +9.64             |\n'
+        '| supervised, trained on (control) | 2400       | -                 '
+        '| 43.51    | +8.57             |\n'
+        '| self-training, student round 1   | 2400       | 48.92             '
+        '| 52.08    | -                 |')
+
+
+def test_seeds_table_shows_mean_std_and_gains_per_seed(monkeypatch):
+    other = [(name, iters, None if pseudo is None else pseudo + 2.0,
+              miou + shift)
+             for (name, iters, pseudo, miou), shift in zip(ROWS, (1, 2, 4))]
+    text = printed(monkeypatch, [dict(rows=ROWS), dict(rows=other)], 'T')
+    rows = [[c.strip() for c in line.split('|')[1:-1]]
+            for line in text.splitlines()[1:]]
+    assert rows[0][-1] == 'last student gain per seed'
+    # mean +- (population) std over the seeds; the last student's gain
+    # over each supervised run, seed by seed.
+    assert rows[2][2:] == ['-', '42.94 +- 0.50', '+9.64 +12.64']
+    assert rows[3][2:] == ['-', '44.51 +- 1.00', '+8.57 +10.57']
+    assert rows[4][2:] == ['49.92 +- 1.00', '54.08 +- 2.00', '-']

@@ -74,11 +74,8 @@ online_labeled_dataset = dict(
         img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
     pipeline=labeled_pipeline)
 online_unlabeled_dataset = dict(
-    type='CityscapesDataset',
-    data_root=online_data_root,
+    online_labeled_dataset,
     ann_file=f'splits/{online_split}/unlabeled.txt',
-    data_prefix=dict(
-        img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
     pipeline=unlabeled_pipeline)
 # 2 labeled + 2 unlabeled images per GPU; on 4 GPUs the release's 8 + 8.
 online_train_dataloader = dict(

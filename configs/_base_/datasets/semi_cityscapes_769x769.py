@@ -61,11 +61,7 @@ labeled_dataset = dict(
 # The unlabeled images. Their seg_map_path (ground truth, if any) is used only
 # to report pseudo-label mIoU; training reads PseudoLabelHook's labels.
 unlabeled_dataset = dict(
-    type='CityscapesDataset',
-    data_root=semi_data_root,
-    ann_file=f'splits/{semi_split}/unlabeled.txt',
-    data_prefix=dict(
-        img_path='leftImg8bit/train', seg_map_path='gtFine/train'))
+    labeled_dataset, ann_file=f'splits/{semi_split}/unlabeled.txt')
 
 # Once pseudo labels exist, 2 weakly + 2 strongly augmented images per GPU,
 # each half drawn from the union of labeled and pseudo-labeled images (the

@@ -5,10 +5,29 @@
 # Round 0 trains the teacher on labeled images; each student round starts from
 # the previous model, trains on [2 weak | 2 strong] per GPU, and relabels.
 # The release ran one student round of 20k iterations by hand
-# (8 GPUs x (2 + 2)). Add rounds by extending the lists.
-teacher_iters = 40000
-student_iters = 20000
-round_iters = [teacher_iters, student_iters]
+# (8 GPUs x (2 + 2)).
+#
+# The rounds are given once, in the hook: `round_iters` (a leaf or
+# `--cfg-options default_hooks.pseudo_label.round_iters=[40000,20000,20000]`
+# adds a round). SelfTrainingLoop derives max_iters, validation and
+# checkpoints at every round end, and the schedulers' rounds from it; the
+# per-round multipliers below hold their last value for later rounds.
+#
+# Labels made with MMSeg's own Cityscapes test-time augmentation
+# (`tta_pipeline`: flip x scales 0.5, 0.75, 1.0, 1.25, 1.5, 1.75). The
+# release's label files say flip + multi-scale but not which scales; these
+# are the standard DeepLab multi-scale set, which MMSeg ships.
+pseudo_label_hook = dict(
+    type='PseudoLabelHook',
+    round_iters=[40000, 20000],
+    teacher_checkpoint=None,
+    student_init='teacher',
+    tta=True)
+self_training_cfg = dict(type='SelfTrainingLoop')
+# Checkpoints at every round end only (a run stopped while labeling resumes
+# at the labeling); a positive interval is reduced to land on round ends.
+self_training_checkpoint = dict(
+    type='CheckpointHook', by_epoch=False, interval=-1)
 
 # SGD, momentum 0.9. The teacher keeps MMSeg's DeepLabV3+ recipe (lr 0.01,
 # weight decay 5e-4); student rounds follow the release: lr 0.002 (0.2x) with
@@ -25,7 +44,6 @@ self_training_scheduler = [
     # Poly (power 0.9) to 0 in every round, as the release.
     dict(
         type='RoundPolyLR',
-        round_iters=round_iters,
         round_mults=[1.0, 0.2],
         power=0.9,
         eta_min=0.0,
@@ -34,26 +52,7 @@ self_training_scheduler = [
     dict(
         type='RoundPolyParamScheduler',
         param_name='weight_decay',
-        round_iters=round_iters,
         round_mults=[1.0, 0.0],
         power=0.0,
         by_epoch=False),
 ]
-self_training_cfg = dict(
-    type='IterBasedTrainLoop',
-    max_iters=sum(round_iters),
-    val_interval=student_iters)
-# Checkpoints at every round end, so a run stopped while labeling resumes at
-# the labeling.
-self_training_checkpoint = dict(
-    type='CheckpointHook', by_epoch=False, interval=student_iters)
-# Labels made with MMSeg's own Cityscapes test-time augmentation
-# (`tta_pipeline`: flip x scales 0.5, 0.75, 1.0, 1.25, 1.5, 1.75). The
-# release's label files say flip + multi-scale but not which scales; these
-# are the standard DeepLab multi-scale set, which MMSeg ships.
-pseudo_label_hook = dict(
-    type='PseudoLabelHook',
-    round_iters=round_iters,
-    teacher_checkpoint=None,
-    student_init='teacher',
-    tta=True)

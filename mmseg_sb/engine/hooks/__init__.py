@@ -1,5 +1,6 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
 from .export_model_hook import ExportModelHook
+from .progress_bar_hook import ProgressBarHook
 from .pseudo_label_hook import PseudoLabelHook
 
-__all__ = ['ExportModelHook', 'PseudoLabelHook']
+__all__ = ['ExportModelHook', 'ProgressBarHook', 'PseudoLabelHook']

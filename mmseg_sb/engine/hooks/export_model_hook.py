@@ -7,8 +7,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 from mmseg.registry import HOOKS
-from ...utils import export_state
-from .pseudo_label_hook import PseudoLabelHook
+from ...apis import export_state
+from ..rounds import ROUND_INFO
 
 
 @HOOKS.register_module()
@@ -16,7 +16,7 @@ class ExportModelHook(Hook):
     """Exports the final model as a plain MMSeg model at the end of training.
 
     Writes ``work_dir/<out_dir>/model-<hash>.pth`` and ``config.py`` (see
-    :func:`mmseg_sb.utils.export_state`): MMSeg's ``EncoderDecoder`` with
+    :func:`mmseg_sb.apis.export_state`): MMSeg's ``EncoderDecoder`` with
     plain norm layers, which MMSeg alone loads, tests and deploys.
 
     Args:
@@ -33,12 +33,11 @@ class ExportModelHook(Hook):
         """Export the model as it is after the last iteration."""
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
-        rounds = [h for h in runner.hooks if isinstance(h, PseudoLabelHook)]
         path = export_state(
             runner.cfg,
             model.state_dict(),
             osp.join(runner.work_dir, self.out_dir),
-            round=rounds[0].round if rounds else None,
+            round=runner.message_hub.get_info(ROUND_INFO),
             iteration=runner.iter)
         runner.logger.info(f'ExportModelHook: exported {path} and config.py '
                            'for MMSeg alone.')

@@ -6,8 +6,8 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from mmseg.registry import HOOKS
-from ...utils import load_teacher
-from ..rounds import check_resumed_rounds, check_rounds, round_of, round_starts
+from ...utils import is_complete_round, load_teacher, round_dir
+from ..rounds import ROUND_INFO, check_resumed_rounds, check_rounds
 from ..runner_utils import (build_pseudo_labeler, check_self_training_setup,
                             load_weights, optimizer_summary,
                             restart_data_workers, save_weights, unwrap_model)
@@ -32,9 +32,17 @@ class PseudoLabelHook(Hook):
     ``CheckpointHook`` (priority ``LOWEST``), so a resumed run relabels an
     interrupted pass, reuses complete rounds and never reads a partial one.
 
+    The rounds are given here and nowhere else: the config's
+    ``default_hooks.pseudo_label.round_iters``. :class:`SelfTrainingLoop`
+    (``train_cfg``) derives the run's length, the validation and checkpoint
+    intervals and the round schedulers from them. The current round is
+    published on the runner's message hub (runtime info
+    :data:`~mmseg_sb.engine.rounds.ROUND_INFO`) for schedulers, hooks and
+    logs.
+
     Args:
         round_iters (Sequence[int]): Iterations of round 0 (the teacher) and
-            of each student round; their sum is ``train_cfg.max_iters``.
+            of each student round.
         teacher_checkpoint (str, optional): A trained teacher; round 0 is
             then skipped and must have 0 iterations. Defaults to None.
         student_init (str): ``'teacher'`` (continue from the teacher, as the
@@ -62,12 +70,11 @@ class PseudoLabelHook(Hook):
                  pipeline: Optional[List[dict]] = None,
                  num_workers: int = 2,
                  num_previews: int = 4) -> None:
-        round_iters = check_rounds(round_iters, teacher_checkpoint)
+        self.rounds = check_rounds(round_iters, teacher_checkpoint)
         if student_init not in STUDENT_INITS:
             raise ValueError(f'PseudoLabelHook student_init={student_init!r}'
                              f' must be one of {STUDENT_INITS}.')
-        self.round_iters = round_iters
-        self.round_starts = round_starts(round_iters)
+        self.round_iters = self.rounds.iters
         self.teacher_checkpoint = teacher_checkpoint
         self.student_init = student_init
         self.reset_optimizer = reset_optimizer
@@ -82,22 +89,30 @@ class PseudoLabelHook(Hook):
     def before_train(self, runner: Runner) -> None:
         """Check the setup, load the teacher (option), then enter the round
         the run is in."""
-        check_self_training_setup(runner, self.round_iters)
-        root = osp.join(runner.work_dir, 'pseudo_labels')
-        self.labeler = build_pseudo_labeler(runner, root, self.pipeline,
-                                            self.tta, self.num_workers)
-        self._initial_weights = osp.join(root, 'initial_weights.pth')
+        if getattr(runner.train_loop, 'rounds', None) is not self.rounds:
+            raise TypeError(
+                'PseudoLabelHook needs train_cfg=dict(type="SelfTrainingLoop")'
+                f', got {type(runner.train_loop).__name__}; the loop takes '
+                "the run's length and intervals from the hook's rounds.")
+        check_self_training_setup(runner)
+        self.labeler = build_pseudo_labeler(runner, self.pipeline, self.tta,
+                                            self.num_workers)
+        self._initial_weights = osp.join(
+            osp.dirname(round_dir(runner.work_dir, 0)), 'initial_weights.pth')
         if runner.iter == 0 and self.student_init == 'initial':
             save_weights(runner, self._initial_weights)
         if runner.iter == 0 and self.teacher_checkpoint is not None:
-            load_teacher(unwrap_model(runner), self.teacher_checkpoint)
+            model = unwrap_model(runner)
+            load_teacher(model, self.teacher_checkpoint,
+                         getattr(model, 'teacher_optional_keys', ()))
             runner.logger.info('PseudoLabelHook: loaded teacher '
                                f'{self.teacher_checkpoint}')
-        r = round_of(runner.iter, self.round_iters)
-        check_resumed_rounds(self._resumed_rounds, self.round_iters, r)
+        r = self.rounds.of(runner.iter)
+        check_resumed_rounds(self._resumed_rounds, self.rounds, r)
         if r >= 1:
             self._enter_round(runner, r)
         else:
+            self._publish(runner, 0)
             runner.logger.info('PseudoLabelHook: round 0 (the teacher); '
                                'optimizer param groups: '
                                f'{optimizer_summary(runner)}.')
@@ -109,8 +124,8 @@ class PseudoLabelHook(Hook):
                          outputs: Optional[dict] = None) -> None:
         """At the end of a round, switch to the next one."""
         done = runner.iter + 1
-        if done < runner.max_iters and done in self.round_starts[1:]:
-            self._enter_round(runner, round_of(done, self.round_iters))
+        if done < runner.max_iters and done in self.rounds.starts[1:]:
+            self._enter_round(runner, self.rounds.of(done))
 
     def before_train_iter(self,
                           runner: Runner,
@@ -139,10 +154,10 @@ class PseudoLabelHook(Hook):
     def _enter_round(self, runner: Runner, r: int) -> None:
         """Have round ``r``'s labels made (if not complete), then train on
         them from the next iteration."""
-        start = self.round_starts[r]
+        start = self.rounds.starts[r]
         at_start = runner.iter in (start, start - 1)
         label_dir = self.labeler.round_dir(r)
-        if not self.labeler.is_complete(r):
+        if not is_complete_round(label_dir):
             if not at_start:
                 raise RuntimeError(
                     f'PseudoLabelHook: the pseudo labels of round {r} '
@@ -163,9 +178,15 @@ class PseudoLabelHook(Hook):
         # validation that the loop runs at the end of the previous round.
         self._student_pending = at_start
         restart_data_workers(runner)
-        self.round = r
+        self._publish(runner, r)
         runner.logger.info(f'PseudoLabelHook: round {r} trains on '
                            f'{dataset.num_labeled} labeled and '
                            f'{dataset.num_unlabeled} pseudo-labeled images '
                            f'from {label_dir}; optimizer param groups: '
                            f'{optimizer_summary(runner)}.')
+
+    def _publish(self, runner: Runner, r: int) -> None:
+        """Make ``r`` the current round, for the hook and the message
+        hub."""
+        self.round = r
+        runner.message_hub.update_info(ROUND_INFO, r)

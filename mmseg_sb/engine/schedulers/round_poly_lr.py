@@ -5,10 +5,10 @@ from mmengine.optim.scheduler.lr_scheduler import LRSchedulerMixin
 from mmengine.optim.scheduler.param_scheduler import _ParamScheduler
 
 from mmseg.registry import PARAM_SCHEDULERS
-from ..rounds import round_of, round_starts
+from ..rounds import Rounds
 
 #: Attributes that define the schedule (taken from the config on resume).
-_SCHEDULE_KEYS = ('round_iters', 'round_starts', 'round_mults', 'group_key',
+_SCHEDULE_KEYS = ('rounds', 'round_iters', 'round_mults', 'group_key',
                   'group_mults', 'eta_min', 'power', 'begin', 'end')
 
 
@@ -36,11 +36,14 @@ class RoundPolyParamScheduler(_ParamScheduler):
     rate in student rounds only. The value is computed in closed form from the
     iteration, so resuming gives the same schedule. Iteration-based only.
 
+    In a self-training config, leave ``round_iters`` out: the run's
+    :class:`SelfTrainingLoop` fills in the ``PseudoLabelHook``'s rounds.
+
     Args:
         optimizer (Optimizer | OptimWrapper): Wrapped optimizer.
         param_name (str): Name of the parameter to schedule.
-        round_iters (Sequence[int]): Iterations of each round; rounds with 0
-            iterations are skipped.
+        round_iters (Sequence[int]): Iterations of each round (see
+            :class:`Rounds`); rounds with 0 iterations are skipped.
         eta_min (float): Value at the end of every round. Defaults to 0.
         power (float): Power of the polynomial. Defaults to 1.0.
         round_mults (Sequence[float], optional): Multiplier of the base value
@@ -52,20 +55,25 @@ class RoundPolyParamScheduler(_ParamScheduler):
     def __init__(self,
                  optimizer,
                  param_name: str,
-                 round_iters: Sequence[int],
+                 round_iters: Optional[Sequence[int]] = None,
                  eta_min: float = 0.,
                  power: float = 1.0,
                  round_mults: Optional[Sequence[float]] = None,
                  **kwargs) -> None:
-        self.round_iters = self._check_round_iters(round_iters)
+        if round_iters is None:
+            raise TypeError(
+                f'{type(self).__name__} needs round_iters; in a '
+                'self-training config, set train_cfg=dict(type='
+                '"SelfTrainingLoop"), which fills in the PseudoLabelHook\'s.')
+        self.rounds = Rounds(round_iters)
+        self.round_iters = self.rounds.iters
         self.round_mults = self._per_round(round_mults, 'round_mults')
-        self.round_starts = round_starts(self.round_iters)
         self.eta_min = eta_min
         self.power = power
         if kwargs.pop('by_epoch', False):
             raise ValueError('RoundPolyLR is iteration-based; set '
                              'by_epoch=False.')
-        kwargs.setdefault('end', sum(self.round_iters))
+        kwargs.setdefault('end', self.rounds.total)
         # Read before the base class takes its first step.
         self.group_key = f'round_{param_name}_mults'
         self.group_mults = [
@@ -73,15 +81,6 @@ class RoundPolyParamScheduler(_ParamScheduler):
             for group in optimizer.param_groups
         ]
         super().__init__(optimizer, param_name, by_epoch=False, **kwargs)
-
-    @staticmethod
-    def _check_round_iters(round_iters: Sequence[int]) -> List[int]:
-        if not round_iters or any(
-                int(n) != n or n < 0
-                for n in round_iters) or sum(round_iters) == 0:
-            raise ValueError(f'round_iters={list(round_iters)} must be '
-                             'non-negative integers with a positive sum.')
-        return [int(n) for n in round_iters]
 
     def _per_round(self, mults: Optional[Sequence[float]],
                    name: str) -> List[float]:
@@ -95,6 +94,13 @@ class RoundPolyParamScheduler(_ParamScheduler):
         mults += mults[-1:] * (len(self.round_iters) - len(mults))
         return [float(m) for m in mults]
 
+    def state_dict(self) -> dict:
+        """MMEngine's state without the :class:`Rounds` object: a
+        checkpoint holds plain values only (``round_iters`` says it)."""
+        state = super().state_dict()
+        state.pop('rounds', None)
+        return state
+
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore the progress only: the rounds, multipliers, power and end
         come from the config, so a resumed run may add rounds."""
@@ -107,11 +113,11 @@ class RoundPolyParamScheduler(_ParamScheduler):
     def _get_value(self) -> List[float]:
         step = self.last_step
         # The last round that has started (skipping empty rounds).
-        r = round_of(step, self.round_iters)
+        r = self.rounds.of(step)
         # As MMEngine's PolyParamScheduler: the last iteration of a round
         # reaches eta_min.
         span = max(self.round_iters[r] - 1, 1)
-        progress = (step - self.round_starts[r]) / span
+        progress = (step - self.rounds.starts[r]) / span
         factor = max(1.0 - progress, 0.0)**self.power
         return [
             self.eta_min +
@@ -125,6 +131,6 @@ class RoundPolyParamScheduler(_ParamScheduler):
 class RoundPolyLR(LRSchedulerMixin, RoundPolyParamScheduler):
     """Poly learning rate restarted at every self-training round.
 
-    See :class:`RoundPolyParamScheduler`. Give it the same ``round_iters`` as
-    :class:`mmseg_sb.engine.PseudoLabelHook`, which checks that they agree.
+    See :class:`RoundPolyParamScheduler`; in a self-training run it takes
+    the rounds of the ``PseudoLabelHook``.
     """

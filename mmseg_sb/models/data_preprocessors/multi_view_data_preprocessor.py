@@ -4,7 +4,7 @@ from typing import Dict
 from mmengine.model import BaseDataPreprocessor
 
 from mmseg.registry import MODELS
-from mmseg.utils import ConfigType
+from mmseg.utils import ConfigType, OptConfigType
 
 
 @MODELS.register_module()
@@ -28,6 +28,22 @@ class MultiViewDataPreProcessor(BaseDataPreprocessor):
     def __init__(self, data_preprocessor: ConfigType) -> None:
         super().__init__()
         self.data_preprocessor = MODELS.build(data_preprocessor)
+
+    @classmethod
+    def wrap_cfg(cls, cfg: OptConfigType) -> OptConfigType:
+        """``cfg`` wrapped in this preprocessor's config, unless it is one
+        already or None."""
+        if cfg is None or cfg.get('type') == cls.__name__:
+            return cfg
+        return dict(type=cls.__name__, data_preprocessor=cfg)
+
+    @classmethod
+    def plain_cfg(cls, cfg: OptConfigType) -> OptConfigType:
+        """The inverse of :meth:`wrap_cfg`: the wrapped preprocessor's
+        config if ``cfg`` is this preprocessor's, else ``cfg``."""
+        if cfg is not None and cfg.get('type') == cls.__name__:
+            return cfg['data_preprocessor']
+        return cfg
 
     def forward(self, data: dict, training: bool = False) -> dict:
         """Returns:

@@ -1,7 +1,7 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
 import copy
 from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Any, Dict, Iterator, Optional
 
 import torch
 import torch.nn as nn
@@ -38,7 +38,8 @@ class DSBN(nn.Module):
     (its state-dict abbreviation is ``bn``, as for a BatchNorm), or built from
     an existing model with :func:`convert_to_dsbn`. A plain-BN state dict
     (an ImageNet backbone, a supervised MMSeg checkpoint) loads into both
-    branches.
+    branches; :meth:`plain_state_dict` and :meth:`plain_norm_cfg` give the
+    plain model that evaluation runs (the ``main`` branches).
 
     Args:
         num_features (int): Number of channels.
@@ -121,6 +122,79 @@ class DSBN(nn.Module):
 
     def extra_repr(self) -> str:
         return f'num_features={self.num_features}'
+
+    @staticmethod
+    def plain_state_dict(state: Dict[str, Any]) -> Dict[str, Any]:
+        """A model's state dict with every DSBN replaced by the plain norm
+        layer its ``main`` branch is.
+
+        A DSBN is recognised by its keys: ``<prefix>.main.<k>`` with ``k`` a
+        BatchNorm entry and ``<prefix>.aux.<k>`` also present. Its ``main``
+        entries are renamed ``<prefix>.<k>``; its ``aux`` entries are
+        dropped. Every other entry, and the order, is kept, so a state dict
+        without DSBN comes back unchanged.
+
+        Args:
+            state (dict[str, Tensor]): A whole model's state dict.
+
+        Returns:
+            dict[str, Tensor]: A new dict, loadable into the model built
+            from :meth:`plain_norm_cfg` of the model's config.
+        """
+
+        def split(key):
+            prefix, _, name = key.rpartition('.')
+            head, _, branch = prefix.rpartition('.')
+            return head, branch, name
+
+        def join(*parts):
+            return '.'.join(p for p in parts if p)
+
+        dsbn = set()
+        for key in state:
+            head, branch, name = split(key)
+            if branch == MAIN and name in _BN_STATE_KEYS and \
+                    join(head, AUX, name) in state:
+                dsbn.add(head)
+        plain = {}
+        for key, value in state.items():
+            head, branch, name = split(key)
+            if head in dsbn and branch in (MAIN, AUX) and \
+                    name in _BN_STATE_KEYS:
+                if branch == MAIN:
+                    plain[join(head, name)] = value
+                continue
+            plain[key] = value
+        return plain
+
+    @staticmethod
+    def plain_norm_cfg(cfg: Any) -> Any:
+        """``cfg`` with every ``dict(type='DSBN', norm_cfg=X, **extra)``
+        replaced by ``X`` updated with ``extra`` (the layer each branch is),
+        through nested dicts, lists and tuples.
+
+        Args:
+            cfg: A config (a model's, a norm layer's) or any value in it.
+
+        Returns:
+            A new config of the same types; values without DSBN are copied
+            as they are.
+        """
+        if isinstance(cfg, dict):
+            if cfg.get('type') == DSBN.__name__:
+                inner = dict(cfg.get('norm_cfg') or dict(type='BN'))
+                inner.update({
+                    k: v
+                    for k, v in cfg.items() if k not in ('type', 'norm_cfg')
+                })
+                return DSBN.plain_norm_cfg(type(cfg)(inner))
+            return type(cfg)({
+                k: DSBN.plain_norm_cfg(v)
+                for k, v in cfg.items()
+            })
+        if isinstance(cfg, (list, tuple)):
+            return type(cfg)(DSBN.plain_norm_cfg(v) for v in cfg)
+        return cfg
 
 
 def convert_to_dsbn(module: nn.Module) -> nn.Module:

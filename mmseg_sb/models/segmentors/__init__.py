@@ -1,9 +1,10 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
 from .fixmatch_encoder_decoder import FixMatchEncoderDecoder
+from .semi_segmentor_mixin import SemiSegmentorMixin
 from .semi_supervised_encoder_decoder import SemiSupervisedEncoderDecoder
 from .unimatch_encoder_decoder import UniMatchEncoderDecoder
 
 __all__ = [
-    'FixMatchEncoderDecoder', 'SemiSupervisedEncoderDecoder',
-    'UniMatchEncoderDecoder'
+    'FixMatchEncoderDecoder', 'SemiSegmentorMixin',
+    'SemiSupervisedEncoderDecoder', 'UniMatchEncoderDecoder'
 ]

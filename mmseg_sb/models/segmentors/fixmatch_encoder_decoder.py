@@ -2,8 +2,13 @@
 from mmseg.registry import MODELS
 from .unimatch_encoder_decoder import UniMatchEncoderDecoder
 
-#: FixMatch's weights: (sup + s) / 2.
-FIXMATCH_WEIGHTS = dict(sup=0.5, strong=(0.5, ), fp=0.)
+#: The defaults of ``semi_train_cfg``: one strong view, no feature stream,
+#: loss ``(L_sup + L_strong_1) / 2``.
+FIXMATCH_CFG = dict(
+    conf_thresh=0.95,
+    feature_dropout=0.,
+    sup_weight=0.5,
+    unsup_weight=dict(strong_1=0.5))
 
 
 @MODELS.register_module()
@@ -12,16 +17,11 @@ class FixMatchEncoderDecoder(UniMatchEncoderDecoder):
     the feature-perturbation stream.
 
     Sohn et al., "FixMatch", NeurIPS 2020, in the form UniMatch (Yang et al.,
-    CVPR 2023) uses as its baseline: the loss is ``(L_sup + L_strong) / 2``,
+    CVPR 2023) uses as its baseline: the loss is ``(L_sup + L_strong_1) / 2``,
     the strong view CutMixed, pseudo labels from the weak view above
-    ``conf_thresh``. See :class:`UniMatchEncoderDecoder` for the arguments.
+    ``conf_thresh``. See :class:`UniMatchEncoderDecoder` for the arguments;
+    only the defaults of ``semi_train_cfg`` differ (:data:`FIXMATCH_CFG`).
     """
 
-    def __init__(self,
-                 loss_weights: dict = FIXMATCH_WEIGHTS,
-                 feature_dropout: float = 0.,
-                 **kwargs) -> None:
-        super().__init__(
-            loss_weights=loss_weights,
-            feature_dropout=feature_dropout,
-            **kwargs)
+    method_name = 'FixMatch'
+    default_semi_train_cfg = FIXMATCH_CFG

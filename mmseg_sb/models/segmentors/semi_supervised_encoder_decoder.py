@@ -11,10 +11,11 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, SampleList, add_prefix
 from ...utils import IS_PSEUDO, STRONG, VIEW, WEAK
 from ..layers import convert_to_dsbn, dsbn_modules, dsbn_split
+from ..utils import SUP_PREFIX, UNSUP_PREFIX, reweight_loss_dict
+from .semi_segmentor_mixin import SemiSegmentorMixin
 
-#: Loss-key prefixes of the two kinds of sample.
-SUP = 'sup'
-UNSUP = 'unsup'
+#: The defaults of ``semi_train_cfg``.
+SIMPLE_BASELINE_CFG = dict(use_dsbn=True, sup_weight=1.0, unsup_weight=1.0)
 
 
 def _rows(tensor: Tensor, indices: List[int]) -> Tensor:
@@ -27,7 +28,7 @@ def _rows(tensor: Tensor, indices: List[int]) -> Tensor:
 
 
 @MODELS.register_module()
-class SemiSupervisedEncoderDecoder(EncoderDecoder):
+class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
     """EncoderDecoder trained on batches of labeled and pseudo-labeled
     images in a weak and a strong view.
 
@@ -46,7 +47,9 @@ class SemiSupervisedEncoderDecoder(EncoderDecoder):
 
     Inference, ``slide``/``whole`` test modes, checkpoints, MMSeg's
     ``tools/test.py`` and inference API are those of :class:`EncoderDecoder`
-    (DSBN layers use their ``main`` branch in eval mode).
+    (DSBN layers use their ``main`` branch in eval mode); its plain form
+    (see :class:`SemiSegmentorMixin`) is an ``EncoderDecoder`` with the
+    ``main`` branches.
 
     .. code:: text
 
@@ -56,37 +59,48 @@ class SemiSupervisedEncoderDecoder(EncoderDecoder):
              -> _sup_loss(): decode_head.loss_by_feat()
                              -> auxiliary_head.loss_by_feat() (optional)
              -> _unsup_loss(): unsup_loss() (if pseudo samples)
+             -> reweight_loss_dict(sup_weight, unsup_weight)
      predict(), _forward(): as EncoderDecoder
 
     Args:
-        semi_train_cfg (dict, optional): ``use_dsbn`` (bool, default True)
+        semi_train_cfg (dict, optional): The method's options, each with a
+            default (:data:`SIMPLE_BASELINE_CFG`): ``use_dsbn`` (bool, True)
             converts every BatchNorm of the built model into a DSBN;
-            ``unsup_weight`` (float, default 1.0) scales the unsupervised
-            loss.
+            ``sup_weight`` (float, 1.0) scales the losses of labeled
+            samples and ``unsup_weight`` (float, 1.0) the loss of
+            pseudo-labeled ones.
         unsup_loss (dict): Config of the loss on pseudo-labeled pixels.
             Defaults to ``dict(type='SelfCorrectionLoss')``.
         **kwargs: The arguments of :class:`EncoderDecoder`.
     """
 
+    method_name = 'Simple Baseline'
+    method_keys = ('semi_train_cfg', 'unsup_loss')
+    default_semi_train_cfg = SIMPLE_BASELINE_CFG
+    #: The buffer saying whether DSBN's aux branch has seen strong views;
+    #: until then it is refreshed from main when they first appear.
+    AUX_TRAINED = 'dsbn_aux_trained'
+    extra_state_keys = (AUX_TRAINED, )
+    teacher_optional_keys = (AUX_TRAINED, )
+
     def __init__(self,
                  semi_train_cfg: OptConfigType = None,
                  unsup_loss: ConfigType = dict(type='SelfCorrectionLoss'),
                  **kwargs) -> None:
+        cfg = self.parse_semi_train_cfg(semi_train_cfg)
+        if not isinstance(cfg['use_dsbn'], bool):
+            raise TypeError(f'{type(self).__name__} semi_train_cfg use_dsbn='
+                            f"{cfg['use_dsbn']!r} must be True or False.")
+        for key in ('sup_weight', 'unsup_weight'):
+            self.check_number(key, cfg[key])
         super().__init__(**kwargs)
-        semi_train_cfg = dict(semi_train_cfg or {})
-        unknown = set(semi_train_cfg) - {'use_dsbn', 'unsup_weight'}
-        if unknown:
-            raise ValueError(
-                f'semi_train_cfg got unknown keys {sorted(unknown)}; valid '
-                "keys are 'use_dsbn' and 'unsup_weight'.")
-        self.use_dsbn = bool(semi_train_cfg.get('use_dsbn', True))
-        self.unsup_weight = float(semi_train_cfg.get('unsup_weight', 1.0))
+        self.use_dsbn = cfg['use_dsbn']
+        self.sup_weight = cfg['sup_weight']
+        self.unsup_weight = cfg['unsup_weight']
         self.unsup_loss = MODELS.build(unsup_loss)
         if self.use_dsbn:
             convert_to_dsbn(self)
-        # Whether DSBN's aux branch has seen strong views; until then it is
-        # refreshed from main when they first appear.
-        self.register_buffer('dsbn_aux_trained', torch.tensor(False))
+        self.register_buffer(self.AUX_TRAINED, torch.tensor(False))
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
         """Losses of a batch ``[weak view | strong view]``.
@@ -99,8 +113,10 @@ class SemiSupervisedEncoderDecoder(EncoderDecoder):
                 sample).
 
         Returns:
-            dict[str, Tensor]: Losses prefixed ``sup.`` (if the batch has
-            labeled samples) and ``unsup.`` (if it has pseudo-labeled ones).
+            dict[str, Tensor]: MMSeg's head losses prefixed ``sup.`` (e.g.
+            ``sup.decode.loss_ce``, ``sup.aux.loss_ce``), if the batch has
+            labeled samples, and ``unsup.<loss_name>`` (``unsup.loss_sc``),
+            if it has pseudo-labeled ones.
         """
         num_weak = self._num_weak(data_samples)
         if num_weak < len(data_samples):
@@ -118,18 +134,20 @@ class SemiSupervisedEncoderDecoder(EncoderDecoder):
         pseudo = [i for i, pseudo in enumerate(is_pseudo) if pseudo]
         losses = dict()
         if sup:
+            sup_losses = self._sup_loss(
+                _rows(seg_logits, sup), [_rows(a, sup) for a in aux_logits],
+                [data_samples[i] for i in sup])
             losses.update(
                 add_prefix(
-                    self._sup_loss(
-                        _rows(seg_logits,
-                              sup), [_rows(a, sup) for a in aux_logits],
-                        [data_samples[i] for i in sup]), SUP))
+                    reweight_loss_dict(sup_losses, self.sup_weight),
+                    SUP_PREFIX))
         if pseudo:
+            unsup_losses = self._unsup_loss(
+                _rows(seg_logits, pseudo), [data_samples[i] for i in pseudo])
             losses.update(
                 add_prefix(
-                    self._unsup_loss(
-                        _rows(seg_logits, pseudo),
-                        [data_samples[i] for i in pseudo]), UNSUP))
+                    reweight_loss_dict(unsup_losses, self.unsup_weight),
+                    UNSUP_PREFIX))
         return losses
 
     def _num_weak(self, data_samples: SampleList) -> int:
@@ -148,12 +166,13 @@ class SemiSupervisedEncoderDecoder(EncoderDecoder):
 
     def _start_aux_branch(self) -> None:
         """Copy DSBN main into aux the first time strong views come."""
-        if self.dsbn_aux_trained:
+        aux_trained = getattr(self, self.AUX_TRAINED)
+        if aux_trained:
             return
         with torch.no_grad():
             for layer in dsbn_modules(self):
                 layer.copy_main_to_aux()
-        self.dsbn_aux_trained.fill_(True)
+        aux_trained.fill_(True)
 
     def _auxiliary_heads(self) -> List[Tuple[str, nn.Module]]:
         """``(loss prefix, head)`` of every auxiliary head, named as
@@ -188,4 +207,4 @@ class SemiSupervisedEncoderDecoder(EncoderDecoder):
             seg_logits,
             pseudo_labels.squeeze(1),
             ignore_index=self.decode_head.ignore_index)
-        return {self.unsup_loss.loss_name: self.unsup_weight * loss}
+        return {self.unsup_loss.loss_name: loss}

@@ -10,17 +10,26 @@ from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import OptConfigType, SampleList, add_prefix
 from ...utils import CUTMIX_BOX, STRONG_1, STRONG_2, SUP, WEAK
-from ..utils import box_masks, cutmix, partners
+from ..data_preprocessors import MultiViewDataPreProcessor
+from ..utils import (SUP_PREFIX, UNSUP_PREFIX, box_masks, cutmix, partners,
+                     reweight_loss_dict)
+from .semi_segmentor_mixin import SemiSegmentorMixin
 
-#: The strong views, in the order of ``loss_weights['strong']``.
+#: The strong views, each an unsupervised term named after its view.
 STRONG_VIEWS = (STRONG_1, STRONG_2)
-#: The paper's weights: (sup + 0.25 s1 + 0.25 s2 + 0.5 fp) / 2.
-UNIMATCH_WEIGHTS = dict(sup=0.5, strong=(0.125, 0.125), fp=0.25)
-MULTI_VIEW_PREPROCESSOR = 'MultiViewDataPreProcessor'
+#: The unsupervised term of the feature-perturbation stream.
+FP = 'fp'
+#: The defaults of ``semi_train_cfg``: the paper's threshold, dropout and
+#: loss ``(L_sup + 0.25 L_strong_1 + 0.25 L_strong_2 + 0.5 L_fp) / 2``.
+UNIMATCH_CFG = dict(
+    conf_thresh=0.95,
+    feature_dropout=0.5,
+    sup_weight=0.5,
+    unsup_weight=dict(strong_1=0.125, strong_2=0.125, fp=0.25))
 
 
 @MODELS.register_module()
-class UniMatchEncoderDecoder(EncoderDecoder):
+class UniMatchEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
     """EncoderDecoder trained online with weak-to-strong consistency.
 
     Yang et al., "Revisiting Weak-to-Strong Consistency in Semi-Supervised
@@ -40,10 +49,11 @@ class UniMatchEncoderDecoder(EncoderDecoder):
 
     An unsupervised loss is the cross-entropy at pixels with confidence at
     least ``conf_thresh``, summed and divided by the number of valid
-    (unpadded) pixels. The loss is ``sup * L_sup + sum_k strong[k] *
-    L_strong_k + fp * L_fp`` with ``loss_weights``; the defaults are the
-    paper's ``(L_sup + 0.25 L_s1 + 0.25 L_s2 + 0.5 L_fp) / 2``. FixMatch is
-    one strong view without the feature stream
+    (unpadded) pixels. The loss is ``sup_weight * L_sup + sum_t
+    unsup_weight[t] * L_t`` over the unsupervised terms ``t`` (``strong_1``,
+    ``strong_2``, ``fp``); the defaults are the paper's
+    ``(L_sup + 0.25 L_strong_1 + 0.25 L_strong_2 + 0.5 L_fp) / 2``. FixMatch
+    is one strong view without the feature stream
     (:class:`FixMatchEncoderDecoder`).
 
     Two differences from the authors' release: the CutMix partner is the
@@ -54,7 +64,8 @@ class UniMatchEncoderDecoder(EncoderDecoder):
 
     The model's data preprocessor is wrapped in a
     :class:`MultiViewDataPreProcessor`. Inference, checkpoints (the same keys)
-    and ``tools/test.py`` are those of :class:`EncoderDecoder`.
+    and ``tools/test.py`` are those of :class:`EncoderDecoder`, its plain
+    form (see :class:`SemiSegmentorMixin`).
 
     .. code:: text
 
@@ -63,65 +74,79 @@ class UniMatchEncoderDecoder(EncoderDecoder):
                 -> decode_head.forward([feats, dropout(weak feats)])
              -> decode_head.loss_by_feat(sup)
              -> _pseudo_labels(weak) -> _unsup_loss(fp)
-             -> _mix(strong_k) -> extract_feat(strong views)
-                -> decode_head.forward()
-             -> _unsup_loss(strong_k)
+             -> _strong_losses(): _mix(strong_k)
+                -> extract_feat(strong views) -> decode_head.forward()
+                -> _unsup_loss(strong_k)
+             -> reweight_loss_dict(sup_weight, unsup_weight)
      predict(), _forward(): as EncoderDecoder
 
     Args:
-        conf_thresh (float): Confidence a pseudo-labeled pixel needs, in
-            (0, 1]. Defaults to 0.95.
-        feature_dropout (float): Channel dropout of the feature stream.
-            Defaults to 0.5.
-        loss_weights (dict): ``sup``, ``strong`` (one weight per strong view,
-            one or two) and ``fp`` (0 turns the feature stream off).
-            Defaults to the paper's.
+        semi_train_cfg (dict, optional): Options over :data:`UNIMATCH_CFG`
+            (the paper's): ``conf_thresh`` in (0, 1], ``feature_dropout`` in
+            [0, 1), ``sup_weight`` and ``unsup_weight``, a weight per term:
+            ``strong_1``, optionally ``strong_2`` (a second strong view) and
+            ``fp`` (the feature stream; 0 or absent turns it off).
         data_preprocessor (dict, optional): MMSeg's preprocessor config,
             wrapped in a ``MultiViewDataPreProcessor`` unless it is one.
         **kwargs: The other arguments of :class:`EncoderDecoder`.
     """
 
+    method_name = 'UniMatch'
+    default_semi_train_cfg = UNIMATCH_CFG
+
     def __init__(self,
-                 conf_thresh: float = 0.95,
-                 feature_dropout: float = 0.5,
-                 loss_weights: dict = UNIMATCH_WEIGHTS,
+                 semi_train_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
                  **kwargs) -> None:
-        if not 0 < conf_thresh <= 1:
+        cfg = self.parse_semi_train_cfg(semi_train_cfg)
+        self._check_semi_train_cfg(cfg)
+        super().__init__(
+            data_preprocessor=MultiViewDataPreProcessor.wrap_cfg(
+                data_preprocessor),
+            **kwargs)
+        self.conf_thresh = cfg['conf_thresh']
+        self.feature_dropout = cfg['feature_dropout']
+        self.sup_weight = cfg['sup_weight']
+        self.unsup_weight = dict(cfg['unsup_weight'])
+        self.strong_views = tuple(v for v in STRONG_VIEWS
+                                  if v in self.unsup_weight)
+
+    @classmethod
+    def _check_semi_train_cfg(cls, cfg: dict) -> None:
+        """A ``TypeError`` or ``ValueError`` naming the bad option."""
+        dropout = cfg['feature_dropout']
+        cls.check_number(
+            'conf_thresh',
+            cfg['conf_thresh'],
+            high=1.,
+            open_low=True,
+            open_high=False,
+            hint="; 0.95 is the paper's value")
+        cls.check_number('feature_dropout', dropout, high=1.)
+        cls.check_number('sup_weight', cfg['sup_weight'])
+        weights = cfg['unsup_weight']
+        cls.check_term_weights('unsup_weight', weights, STRONG_VIEWS + (FP, ),
+                               (STRONG_1, ), UNIMATCH_CFG['unsup_weight'])
+        if weights.get(FP, 0) > 0 and dropout == 0:
             raise ValueError(
-                f'{type(self).__name__} conf_thresh={conf_thresh} must be in '
-                '(0, 1]; 0.95 is the paper\'s value.')
-        if not 0 <= feature_dropout < 1:
-            raise ValueError(f'{type(self).__name__} feature_dropout='
-                             f'{feature_dropout} must be in [0, 1).')
-        if set(loss_weights) != {'sup', 'strong', 'fp'} or \
-                len(loss_weights['strong']) not in (1, 2):
-            raise ValueError(
-                f'{type(self).__name__} loss_weights={loss_weights} needs '
-                'the keys sup, strong (one or two weights) and fp, e.g. '
-                f'{UNIMATCH_WEIGHTS}.')
-        if loss_weights['fp'] > 0 and feature_dropout == 0:
-            raise ValueError(
-                f'{type(self).__name__} loss_weights fp='
-                f'{loss_weights["fp"]} needs feature_dropout > 0.')
-        if data_preprocessor is not None and \
-                data_preprocessor.get('type') != MULTI_VIEW_PREPROCESSOR:
-            data_preprocessor = dict(
-                type=MULTI_VIEW_PREPROCESSOR,
-                data_preprocessor=data_preprocessor)
-        super().__init__(data_preprocessor=data_preprocessor, **kwargs)
-        self.conf_thresh = conf_thresh
-        self.feature_dropout = feature_dropout
-        self.loss_weights = dict(
-            sup=loss_weights['sup'],
-            strong=tuple(loss_weights['strong']),
-            fp=loss_weights['fp'])
-        self.strong_views = STRONG_VIEWS[:len(self.loss_weights['strong'])]
+                f'{cls.__name__} semi_train_cfg unsup_weight {FP}='
+                f'{weights[FP]} needs feature_dropout > 0 (the paper: 0.5); '
+                'or set it to 0.')
+
+    @classmethod
+    def plain_model_cfg(cls, model_cfg: dict) -> dict:
+        """See :meth:`SemiSegmentorMixin.plain_model_cfg`; the data
+        preprocessor is the one :class:`MultiViewDataPreProcessor` wraps."""
+        cfg = super().plain_model_cfg(model_cfg)
+        if 'data_preprocessor' in cfg:
+            cfg['data_preprocessor'] = MultiViewDataPreProcessor.plain_cfg(
+                cfg['data_preprocessor'])
+        return cfg
 
     @property
     def use_fp(self) -> bool:
         """Whether the feature-perturbation stream is trained."""
-        return self.loss_weights['fp'] > 0
+        return self.unsup_weight.get(FP, 0) > 0
 
     def loss(self, inputs: Dict[str, Tensor],
              data_samples: Dict[str, SampleList]) -> Dict[str, Tensor]:
@@ -134,39 +159,55 @@ class UniMatchEncoderDecoder(EncoderDecoder):
                 ``cutmix_box``.
 
         Returns:
-            dict[str, Tensor]: ``decode.loss_ce`` (and MMSeg's other keys),
-            ``loss_strong_1`` (``loss_strong_2``), ``loss_fp`` and the
-            logged (not summed) ``mask_ratio``, the share of valid weak-view
-            pixels above the threshold.
+            dict[str, Tensor]: ``sup.decode.loss_ce`` (and MMSeg's other
+            keys), ``unsup.loss_fp``, ``unsup.loss_strong_1``
+            (``unsup.loss_strong_2``) and the logged (not summed)
+            ``unsup.mask_ratio``, the share of valid weak-view pixels above
+            the threshold.
         """
         self._check_views(inputs)
         sup_logits, weak_logits, fp_logits = self._sup_weak_forward(
             inputs[SUP], inputs[WEAK])
-        losses = self._weighted(
+        sup = add_prefix(
             self.decode_head.loss_by_feat(sup_logits, data_samples[SUP]),
-            self.loss_weights['sup'])
-        losses = add_prefix(losses, 'decode')
+            'decode')
         size = inputs[WEAK].shape[-2:]
         pseudo, conf = self._pseudo_labels(weak_logits, size)
         valid = self._valid_pixels(data_samples[WEAK], size, pseudo.device)
+        unsup = dict()
         if self.use_fp:
-            losses['loss_fp'] = self.loss_weights['fp'] * self._unsup_loss(
+            unsup[f'loss_{FP}'] = self._unsup_loss(
                 self._upsample(fp_logits, size), pseudo, conf, valid)
+        unsup.update(
+            self._strong_losses(inputs, data_samples, pseudo, conf, valid))
+        unsup['mask_ratio'] = ((conf >= self.conf_thresh) & valid).sum() / \
+            valid.sum().clamp(min=1)
+        losses = add_prefix(
+            reweight_loss_dict(sup, self.sup_weight), SUP_PREFIX)
+        losses.update(
+            add_prefix(
+                reweight_loss_dict(unsup, self.unsup_weight), UNSUP_PREFIX))
+        return losses
+
+    def _strong_losses(self, inputs: Dict[str, Tensor],
+                       data_samples: Dict[str, SampleList], pseudo: Tensor,
+                       conf: Tensor, valid: Tensor) -> Dict[str, Tensor]:
+        """``loss_<view>`` of every strong view, CutMixed with its targets,
+        all views in one pass."""
         mixed = [
             self._mix(inputs[view], data_samples[view], pseudo, conf, valid)
             for view in self.strong_views
         ]
         strong_logits = self._upsample(
             self.decode_head.forward(
-                self.extract_feat(torch.cat([m[0] for m in mixed]))), size)
-        for k, (view, logits) in enumerate(
-                zip(self.strong_views,
-                    strong_logits.split(len(inputs[WEAK])))):
-            _, target, target_conf, target_valid = mixed[k]
-            losses[f'loss_{view}'] = self.loss_weights['strong'][k] * \
-                self._unsup_loss(logits, target, target_conf, target_valid)
-        losses['mask_ratio'] = ((conf >= self.conf_thresh) & valid).sum() / \
-            valid.sum().clamp(min=1)
+                self.extract_feat(torch.cat([m[0] for m in mixed]))),
+            pseudo.shape[-2:])
+        losses = dict()
+        for view, logits, (_, target, target_conf, target_valid) in zip(
+                self.strong_views, strong_logits.split(len(pseudo)), mixed):
+            losses[f'loss_{view}'] = self._unsup_loss(logits, target,
+                                                      target_conf,
+                                                      target_valid)
         return losses
 
     def _check_views(self, inputs: Dict[str, Tensor]) -> None:
@@ -253,12 +294,3 @@ class UniMatchEncoderDecoder(EncoderDecoder):
         loss = F.cross_entropy(logits, target, reduction='none')
         loss = loss * ((conf >= self.conf_thresh) & valid)
         return loss.sum() / valid.sum().clamp(min=1)
-
-    @staticmethod
-    def _weighted(losses: Dict[str, Tensor],
-                  weight: float) -> Dict[str, Tensor]:
-        """``losses`` with every ``loss*`` entry scaled by ``weight``."""
-        return {
-            k: v * weight if k.startswith('loss') else v
-            for k, v in losses.items()
-        }

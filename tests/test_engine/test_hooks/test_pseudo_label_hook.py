@@ -10,7 +10,7 @@ from mmengine.runner import Runner
 
 from mmseg.registry import HOOKS
 from mmseg_sb.engine import PseudoLabelHook
-from mmseg_sb.engine.pseudo_labeler import COMPLETE_MARKER
+from mmseg_sb.utils import COMPLETE_MARKER
 
 #: Every test here trains through a Runner or runs a tool.
 pytestmark = pytest.mark.slow
@@ -167,10 +167,10 @@ def test_resume_mid_round_reuses_complete_labels(semi_runner_cfg, tmp_path):
 
 def test_interrupted_labeling_is_redone_on_resume(semi_runner_cfg,
                                                   monkeypatch):
-    from mmseg_sb.engine import pseudo_labeler
+    from mmseg_sb.evaluation.metrics import pseudo_label_metric as writer
 
     cfg = semi_runner_cfg(round_iters=(4, 4, 4))
-    real_write = pseudo_labeler.write_png_atomic
+    real_write = writer.write_png_atomic
     calls = []
 
     def crash_after_three(path, label):
@@ -179,14 +179,14 @@ def test_interrupted_labeling_is_redone_on_resume(semi_runner_cfg,
             raise KeyboardInterrupt('killed while labeling')
         real_write(path, label)
 
-    monkeypatch.setattr(pseudo_labeler, 'write_png_atomic', crash_after_three)
+    monkeypatch.setattr(writer, 'write_png_atomic', crash_after_three)
     with pytest.raises(KeyboardInterrupt):
         Runner.from_cfg(cfg).train()
     round_1 = osp.join(cfg.work_dir, 'pseudo_labels', 'round_1')
     assert 1 <= len(label_files(round_1)) < 10
     assert not osp.exists(osp.join(round_1, COMPLETE_MARKER))
 
-    monkeypatch.setattr(pseudo_labeler, 'write_png_atomic', real_write)
+    monkeypatch.setattr(writer, 'write_png_atomic', real_write)
     cfg2 = semi_runner_cfg(
         round_iters=(4, 4, 4), work_dir=cfg.work_dir, resume=True)
     cfg2.custom_hooks.append(dict(type='BatchRecorderHook'))
@@ -202,7 +202,7 @@ def test_interrupted_labeling_is_redone_on_resume(semi_runner_cfg,
 
 def test_student_init_initial_restores_start_weights(semi_runner_cfg):
     cfg = semi_runner_cfg(round_iters=(3, 2))
-    cfg.custom_hooks[0].student_init = 'initial'
+    cfg.default_hooks.pseudo_label.student_init = 'initial'
     runner = Runner.from_cfg(cfg)
 
     snapshots = {}
@@ -282,7 +282,7 @@ def test_teacher_checkpoint(semi_runner_cfg, tmp_path, tiny_model_cfg):
     path = str(tmp_path / 'teacher.pth')
     torch.save({'state_dict': teacher.state_dict()}, path)
     cfg = semi_runner_cfg(round_iters=(0, 2))
-    cfg.custom_hooks[0].teacher_checkpoint = path
+    cfg.default_hooks.pseudo_label.teacher_checkpoint = path
     runner = Runner.from_cfg(cfg)
     runner.train()
     assert osp.exists(
@@ -292,7 +292,7 @@ def test_teacher_checkpoint(semi_runner_cfg, tmp_path, tiny_model_cfg):
         'backbone.stem.0.weight': torch.zeros(1)
     }}, path)
     cfg = semi_runner_cfg(round_iters=(0, 2), work_dir=str(tmp_path / 'w2'))
-    cfg.custom_hooks[0].teacher_checkpoint = path
+    cfg.default_hooks.pseudo_label.teacher_checkpoint = path
     with pytest.raises(ValueError, match='does not match the model'):
         Runner.from_cfg(cfg).train()
 

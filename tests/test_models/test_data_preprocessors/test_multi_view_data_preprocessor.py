@@ -4,6 +4,7 @@ from mmengine.dataset import pseudo_collate
 
 from mmseg.registry import MODELS, TRANSFORMS
 from mmseg.structures import SegDataSample
+from mmseg_sb.models import MultiViewDataPreProcessor
 
 from conftest import TINY_DEEPLABV3PLUS  # isort: skip
 
@@ -73,3 +74,17 @@ def test_device_follows_the_wrapper():
         processor.data_preprocessor._device = torch.device('meta')
         move(processor)
         assert processor.data_preprocessor.device == torch.device('cpu')
+
+
+def test_wrap_and_plain_cfg_are_inverse():
+    wrapped = dict(
+        type='MultiViewDataPreProcessor', data_preprocessor=SEG_PREPROCESSOR)
+    assert MultiViewDataPreProcessor.wrap_cfg(SEG_PREPROCESSOR) == wrapped
+    assert MultiViewDataPreProcessor.wrap_cfg(wrapped) is wrapped
+    assert MultiViewDataPreProcessor.wrap_cfg(None) is None
+    assert MultiViewDataPreProcessor.plain_cfg(wrapped) == SEG_PREPROCESSOR
+    assert MultiViewDataPreProcessor.plain_cfg(SEG_PREPROCESSOR) is \
+        SEG_PREPROCESSOR
+    assert MultiViewDataPreProcessor.plain_cfg(None) is None
+    built = MODELS.build(MultiViewDataPreProcessor.wrap_cfg(SEG_PREPROCESSOR))
+    assert type(built.data_preprocessor).__name__ == 'SegDataPreProcessor'

@@ -1,8 +1,11 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
+import copy
+
 import pytest
 import torch
 import torch.nn as nn
 from mmcv.cnn import build_norm_layer
+from mmengine.config import ConfigDict
 from mmengine.model import revert_sync_batchnorm
 
 from mmseg.models.backbones import ResNetV1c
@@ -112,3 +115,92 @@ def test_resnet_with_dsbn_norm_cfg_and_norm_eval():
 def test_nested_dsbn_is_rejected():
     with pytest.raises(ValueError, match='nest'):
         DSBN(4, norm_cfg=dict(type='DSBN'))
+
+
+def bn_entries(prefix, value):
+    return {
+        f'{prefix}.{k}': torch.full((1, ), float(value))
+        for k in ('weight', 'bias', 'running_mean', 'running_var',
+                  'num_batches_tracked')
+    }
+
+
+def test_plain_state_dict_by_hand():
+    state = {'stem.0.weight': torch.zeros(1)}
+    state.update(bn_entries('stem.1.main', 1))
+    state.update(bn_entries('stem.1.aux', 2))
+    # A submodule that happens to be called main, without an aux twin.
+    state['head.main.weight'] = torch.zeros(1)
+    state.update(bn_entries('layer.bn.main', 3))
+    state.update(bn_entries('layer.bn.aux', 4))
+    state['flag'] = torch.tensor(True)
+    plain = DSBN.plain_state_dict(state)
+    assert list(plain) == [
+        'stem.0.weight', *bn_entries('stem.1', 0), 'head.main.weight',
+        *bn_entries('layer.bn', 0), 'flag'
+    ]
+    assert all(plain[k].item() == 1 for k in bn_entries('stem.1', 0))
+    assert all(plain[k].item() == 3 for k in bn_entries('layer.bn', 0))
+    # A bare DSBN's state dict is its main BatchNorm's.
+    assert list(DSBN.plain_state_dict(DSBN(2).state_dict())) == list(
+        nn.BatchNorm2d(2).state_dict())
+
+
+def test_plain_state_dict_without_dsbn_is_unchanged():
+    state = ResNetV1c(depth=18).state_dict()
+    plain = DSBN.plain_state_dict(state)
+    assert list(plain) == list(state)
+    assert all(plain[k] is state[k] for k in state)
+
+
+def test_plain_state_dict_loads_into_the_plain_model():
+    torch.manual_seed(0)
+    model = convert_to_dsbn(ResNetV1c(depth=18))
+    with torch.no_grad():
+        for layer in model.modules():
+            if isinstance(layer, DSBN):
+                layer.main.running_mean.uniform_(-1, 1)
+                layer.aux.running_var.fill_(9.)
+    plain = ResNetV1c(depth=18)
+    plain.load_state_dict(
+        DSBN.plain_state_dict(model.state_dict()), strict=True)
+    model.eval(), plain.eval()  # ResNet.train() returns None
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        for a, b in zip(model(x), plain(x)):
+            torch.testing.assert_close(a, b)
+
+
+def test_plain_norm_cfg():
+    dsbn = dict(type='DSBN', norm_cfg=dict(type='SyncBN', requires_grad=True))
+    bn = dict(type='BN')
+    cfg = dict(
+        type='EncoderDecoder',
+        backbone=dict(type='ResNetV1c', norm_cfg=dsbn),
+        heads=[dict(norm_cfg=dsbn), dict(norm_cfg=bn)],
+        stages=(dict(norm_cfg=dict(type='DSBN')), 3, 'DSBN'),
+        # Extra arguments of the DSBN go to each branch, so to the plain
+        # layer too.
+        neck=dict(norm_cfg=dict(type='DSBN', norm_cfg=None, momentum=0.01)))
+    before = copy.deepcopy(cfg)
+    syncbn = dict(type='SyncBN', requires_grad=True)
+    assert DSBN.plain_norm_cfg(cfg) == dict(
+        type='EncoderDecoder',
+        backbone=dict(type='ResNetV1c', norm_cfg=syncbn),
+        heads=[dict(norm_cfg=syncbn), dict(norm_cfg=bn)],
+        stages=(dict(norm_cfg=bn), 3, 'DSBN'),
+        neck=dict(norm_cfg=dict(type='BN', momentum=0.01)))
+    assert cfg == before
+    assert DSBN.plain_norm_cfg(dsbn) == syncbn
+    config = ConfigDict(cfg)
+    plain = DSBN.plain_norm_cfg(config)
+    assert isinstance(plain, ConfigDict) and plain.backbone.norm_cfg == syncbn
+    assert DSBN.plain_norm_cfg(before['heads'][1]) == dict(norm_cfg=bn)
+
+
+def test_plain_norm_cfg_builds_the_same_branch_layer():
+    cfg = dict(type='DSBN', norm_cfg=dict(type='BN'), momentum=0.3, eps=1e-3)
+    _, dsbn = build_norm_layer(cfg, 4)
+    _, plain = build_norm_layer(DSBN.plain_norm_cfg(cfg), 4)
+    assert (plain.momentum, plain.eps) == (dsbn.main.momentum, dsbn.main.eps)
+    assert type(plain) is type(dsbn.main)

@@ -187,6 +187,21 @@ def test_unsup_weight_and_gradients(tiny_model_cfg):
     assert bn.aux.weight.grad.abs().sum() > 0
 
 
+def test_sup_weight_scales_the_labeled_losses_only(tiny_model_cfg):
+    cfg = deeplab_cfg(tiny_model_cfg)
+    base = MODELS.build(cfg).train()
+    cfg['semi_train_cfg'] = dict(sup_weight=2.0)
+    weighted = MODELS.build(cfg).train()
+    weighted.load_state_dict(base.state_dict())
+    inputs, samples = make_batch(2, 2)
+    a, b = base.loss(inputs, samples), weighted.loss(inputs, samples)
+    assert list(a) == list(b)
+    for key in ('sup.decode.loss_ce', 'sup.aux.loss_ce'):
+        torch.testing.assert_close(b[key], 2.0 * a[key])
+    for key in ('sup.decode.acc_seg', 'sup.aux.acc_seg', 'unsup.loss_sc'):
+        torch.testing.assert_close(b[key], a[key])
+
+
 def test_aux_branch_starts_as_copy_of_trained_main(tiny_model_cfg):
     semi = MODELS.build(deeplab_cfg(tiny_model_cfg)).train()
     bn = semi.backbone.layer1[0].bn1
@@ -240,4 +255,13 @@ def test_without_dsbn_and_bad_semi_cfg(tiny_model_cfg):
     semi.train().loss(*make_batch(2, 2))
     cfg['semi_train_cfg'] = dict(use_dsbm=True)
     with pytest.raises(ValueError, match='use_dsbm'):
+        MODELS.build(cfg)
+    cfg['semi_train_cfg'] = dict(use_dsbn='yes')
+    with pytest.raises(TypeError, match="use_dsbn='yes' must be True"):
+        MODELS.build(cfg)
+    cfg['semi_train_cfg'] = dict(unsup_weight=-1)
+    with pytest.raises(ValueError, match=r'unsup_weight=-1 must be in \[0'):
+        MODELS.build(cfg)
+    cfg['semi_train_cfg'] = 1.0
+    with pytest.raises(TypeError, match='semi_train_cfg must be a dict'):
         MODELS.build(cfg)

@@ -14,12 +14,14 @@ from mmseg_sb.models import MultiViewDataPreProcessor
 SIZE = 32
 
 
-def online_cfg(cfg, type='UniMatchEncoderDecoder', **kwargs):
+def online_cfg(cfg, type='UniMatchEncoderDecoder', **semi_train_cfg):
+    """The tiny model as ``type``, with ``semi_train_cfg`` if given."""
     cfg = copy.deepcopy(cfg)
     cfg['type'] = type
     cfg['auxiliary_head'] = None
     cfg['decode_head']['dropout_ratio'] = 0.0
-    cfg.update(kwargs)
+    if semi_train_cfg:
+        cfg['semi_train_cfg'] = semi_train_cfg
     return cfg
 
 
@@ -108,20 +110,22 @@ def test_losses_match_an_independent_reference(tiny_model_cfg):
         keep = (conf >= 0.06) & valid
         return (ce * keep).sum() / valid.sum()
 
-    torch.testing.assert_close(losses['decode.loss_ce'], 0.5 * sup['loss_ce'])
+    torch.testing.assert_close(losses['sup.decode.loss_ce'],
+                               0.5 * sup['loss_ce'])
     torch.testing.assert_close(
-        losses['loss_strong_1'],
+        losses['unsup.loss_strong_1'],
         0.125 * reference(mixed_logits, target, target_conf, target_valid))
     strong_2 = upsample(logits['strong_2'])
     torch.testing.assert_close(
-        losses['loss_strong_2'],
+        losses['unsup.loss_strong_2'],
         0.125 * reference(strong_2, pseudo, conf, valid))
-    torch.testing.assert_close(losses['mask_ratio'],
+    torch.testing.assert_close(losses['unsup.mask_ratio'],
                                ((conf >= 0.06) & valid).sum() / valid.sum())
-    assert set(losses) == {
-        'decode.loss_ce', 'decode.acc_seg', 'loss_strong_1', 'loss_strong_2',
-        'loss_fp', 'mask_ratio'
-    }
+    # Labeled, then unlabeled entries, in the order MMEngine sums them.
+    assert list(losses) == [
+        'sup.decode.loss_ce', 'sup.decode.acc_seg', 'unsup.loss_fp',
+        'unsup.loss_strong_1', 'unsup.loss_strong_2', 'unsup.mask_ratio'
+    ]
     # The feature stream: out of training, no dropout, so its prediction
     # is the weak view's own and its loss that of the weak view.
     model.eval()
@@ -130,7 +134,7 @@ def test_losses_match_an_independent_reference(tiny_model_cfg):
         weak = upsample(
             model.decode_head.forward(model.extract_feat(inputs['weak'])))
         conf, pseudo = weak.softmax(1).max(1)
-    torch.testing.assert_close(eval_losses['loss_fp'],
+    torch.testing.assert_close(eval_losses['unsup.loss_fp'],
                                0.25 * reference(weak, pseudo, conf, valid))
 
 
@@ -161,19 +165,26 @@ def test_feature_dropout_only_in_training(tiny_model_cfg):
 
 
 def test_weights_scale_each_loss(tiny_model_cfg):
-    ones = dict(sup=1.0, strong=(1.0, 1.0), fp=1.0)
+    ones = dict(strong_1=1.0, strong_2=1.0, fp=1.0)
     paper = MODELS.build(online_cfg(tiny_model_cfg)).train()
-    unit = MODELS.build(online_cfg(tiny_model_cfg, loss_weights=ones))
+    unit = MODELS.build(
+        online_cfg(tiny_model_cfg, sup_weight=1.0, unsup_weight=ones))
     unit.load_state_dict(paper.state_dict())
     inputs, samples = make_batch()
     torch.manual_seed(0)
     a = paper.loss(*copy.deepcopy((inputs, samples)))
     torch.manual_seed(0)
     b = unit.train().loss(*copy.deepcopy((inputs, samples)))
-    for key, weight in (('decode.loss_ce', 0.5), ('loss_strong_1', 0.125),
-                        ('loss_strong_2', 0.125), ('loss_fp', 0.25)):
+    weights = {
+        'sup.decode.loss_ce': 0.5,
+        'unsup.loss_strong_1': 0.125,
+        'unsup.loss_strong_2': 0.125,
+        'unsup.loss_fp': 0.25
+    }
+    for key, weight in weights.items():
         torch.testing.assert_close(a[key], weight * b[key])
-    torch.testing.assert_close(a['decode.acc_seg'], b['decode.acc_seg'])
+    for key in ('sup.decode.acc_seg', 'unsup.mask_ratio'):
+        torch.testing.assert_close(a[key], b[key])
     # Every weighted loss gets a gradient; the pseudo labels do not.
     sum(v for k, v in a.items() if 'loss' in k).backward()
     assert all(p.grad is not None for p in paper.parameters()
@@ -187,13 +198,14 @@ def test_fixmatch_is_unimatch_with_the_streams_off(tiny_model_cfg):
         online_cfg(
             tiny_model_cfg,
             feature_dropout=0.,
-            loss_weights=dict(sup=0.5, strong=(0.5, ), fp=0.)))
+            unsup_weight=dict(strong_1=0.5, fp=0.)))
     switched.load_state_dict(fixmatch.state_dict())
     inputs, samples = make_batch(strong=1)
     a = fixmatch.train().loss(*copy.deepcopy((inputs, samples)))
     b = switched.train().loss(*copy.deepcopy((inputs, samples)))
     assert set(a) == set(b) == {
-        'decode.loss_ce', 'decode.acc_seg', 'loss_strong_1', 'mask_ratio'
+        'sup.decode.loss_ce', 'sup.decode.acc_seg', 'unsup.loss_strong_1',
+        'unsup.mask_ratio'
     }
     for key in a:
         torch.testing.assert_close(a[key], b[key])
@@ -220,13 +232,52 @@ def test_threshold_outside_unit_interval_is_refused(tiny_model_cfg, thresh):
 
 
 def test_bad_weights_are_refused(tiny_model_cfg):
-    with pytest.raises(ValueError, match='one or two'):
+    with pytest.raises(ValueError, match=r"unknown terms \['strong_3'\]"):
         MODELS.build(
             online_cfg(
                 tiny_model_cfg,
-                loss_weights=dict(sup=1, strong=(1, 1, 1), fp=0)))
+                unsup_weight=dict(strong_1=1, strong_2=1, strong_3=1)))
+    with pytest.raises(ValueError, match=r"lacks \['strong_1'\]"):
+        MODELS.build(
+            online_cfg(tiny_model_cfg, unsup_weight=dict(strong_2=1.)))
     with pytest.raises(ValueError, match='feature_dropout > 0'):
         MODELS.build(online_cfg(tiny_model_cfg, feature_dropout=0.))
+    with pytest.raises(ValueError, match=r'unsup_weight.fp=-1 .*\[0, inf\)'):
+        MODELS.build(
+            online_cfg(tiny_model_cfg, unsup_weight=dict(strong_1=1, fp=-1)))
+    with pytest.raises(TypeError, match='unsup_weight=0.5 must be a dict'):
+        MODELS.build(online_cfg(tiny_model_cfg, unsup_weight=0.5))
+    with pytest.raises(TypeError, match="sup_weight='1' must be a number"):
+        MODELS.build(online_cfg(tiny_model_cfg, sup_weight='1'))
+
+
+@pytest.mark.parametrize('type',
+                         ['UniMatchEncoderDecoder', 'FixMatchEncoderDecoder'])
+def test_semi_train_cfg_is_checked_before_building(tiny_model_cfg, type):
+    with pytest.raises(ValueError, match=r"unknown keys \['loss_weights'\]"):
+        MODELS.build(
+            online_cfg(tiny_model_cfg, type, loss_weights=dict(sup=0.5)))
+    cfg = online_cfg(tiny_model_cfg, type)
+    cfg['semi_train_cfg'] = [('conf_thresh', 0.9)]
+    with pytest.raises(TypeError, match='semi_train_cfg must be a dict'):
+        MODELS.build(cfg)
+
+
+def test_semi_train_cfg_defaults_per_class(tiny_model_cfg):
+    unimatch = MODELS.build(online_cfg(tiny_model_cfg))
+    assert (unimatch.conf_thresh, unimatch.feature_dropout,
+            unimatch.sup_weight) == (0.95, 0.5, 0.5)
+    assert unimatch.unsup_weight == dict(
+        strong_1=0.125, strong_2=0.125, fp=0.25)
+    assert unimatch.strong_views == ('strong_1', 'strong_2')
+    assert unimatch.use_fp
+    fixmatch = MODELS.build(
+        online_cfg(
+            tiny_model_cfg, type='FixMatchEncoderDecoder', conf_thresh=0.5))
+    assert (fixmatch.conf_thresh, fixmatch.feature_dropout,
+            fixmatch.sup_weight) == (0.5, 0., 0.5)
+    assert fixmatch.unsup_weight == dict(strong_1=0.5)
+    assert fixmatch.strong_views == ('strong_1', ) and not fixmatch.use_fp
 
 
 def test_batch_without_unlabeled_views_is_refused(tiny_model_cfg):

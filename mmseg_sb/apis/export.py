@@ -1,14 +1,14 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
 """Export a trained model as a plain MMSeg model.
 
-A UniMatch or FixMatch checkpoint already has an EncoderDecoder's keys;
-only its config changes. A self-training checkpoint holds DSBN layers
-(``<bn>.main.*``, ``<bn>.aux.*``) and a
-:class:`SemiSupervisedEncoderDecoder`; the exported
-model is MMSeg's own :class:`EncoderDecoder` with the plain norm layers the
-DSBNs replaced, holding the ``main`` branches (the ones evaluation uses), so
-that a process with only MMSeg installed runs it exactly as the
-self-training model runs in eval mode.
+Each class owns its plain form: a segmentor of this package declares the
+MMSeg type it exports to, drops the constructor keys and buffers it adds,
+and has every DSBN (``<bn>.main.*``, ``<bn>.aux.*``) converted back to the
+norm layer it replaced, holding the ``main`` branch (the one evaluation
+uses); see ``SemiSegmentorMixin``. This module combines them: the exported
+model runs in a process with only MMSeg installed exactly as the trained
+model runs in eval mode. A segmentor type without a plain form (MMSeg's own,
+or a user's) is exported as it is.
 """
 import copy
 import hashlib
@@ -21,17 +21,10 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from mmseg.registry import MODELS
-from .checkpoint import load_state_dict
+from ..engine.rounds import ROUND_INFO
+from ..models.layers import DSBN
+from ..utils import read_checkpoint
 
-#: Segmentor types of this package and the MMSeg type they export to.
-PLAIN_SEGMENTORS = {
-    'SemiSupervisedEncoderDecoder': 'EncoderDecoder',
-    'UniMatchEncoderDecoder': 'EncoderDecoder',
-    'FixMatchEncoderDecoder': 'EncoderDecoder',
-}
-#: Model keys that only this package's segmentors know.
-SEMI_MODEL_KEYS = ('semi_train_cfg', 'unsup_loss', 'conf_thresh',
-                   'feature_dropout', 'loss_weights')
 #: Top-level config keys kept in the exported config: what MMSeg's inference
 #: API and tools/test.py read.
 INFERENCE_KEYS = ('default_scope', 'env_cfg', 'log_level', 'log_processor',
@@ -40,51 +33,40 @@ INFERENCE_KEYS = ('default_scope', 'env_cfg', 'log_level', 'log_processor',
                   'val_dataloader', 'val_evaluator', 'test_cfg',
                   'test_dataloader', 'test_evaluator', 'img_ratios',
                   'tta_pipeline', 'tta_model')
-#: State-dict entries of a BatchNorm, and the branches of a DSBN.
-_BN_KEYS = ('weight', 'bias', 'running_mean', 'running_var',
-            'num_batches_tracked')
-_MAIN, _AUX = 'main', 'aux'
-_DSBN_FLAG = 'dsbn_aux_trained'
+
+
+def _segmentor_class(model_cfg: dict) -> Any:
+    """The registered class of ``model_cfg['type']`` (None if unknown)."""
+    model_type = model_cfg['type']
+    return model_type if isinstance(model_type,
+                                    type) else MODELS.get(model_type)
+
+
+def plain_model_cfg(model_cfg: dict) -> dict:
+    """The plain MMSeg model config of ``model_cfg``, from its class's
+    ``plain_model_cfg`` if it has one; DSBN norm configs made plain in any
+    case."""
+    cls = _segmentor_class(model_cfg)
+    if hasattr(cls, 'plain_model_cfg'):
+        return cls.plain_model_cfg(model_cfg)
+    return DSBN.plain_norm_cfg(copy.deepcopy(model_cfg))
 
 
 def plain_state_dict(
-        state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-    """DSBN ``main`` branches renamed to the norm layers they replaced; the
-    ``aux`` branches and the DSBN flag dropped. A state dict without DSBN is
-    returned unchanged."""
-    dsbn_prefixes = {
-        k.rsplit('.', 2)[0]
-        for k in state
-        if k.rsplit('.', 2)[1:2] == [_MAIN] and k.rsplit('.', 1)[1] in _BN_KEYS
-        and k.replace(f'.{_MAIN}.', f'.{_AUX}.') in state
-    }
-    plain = {}
-    for key, value in state.items():
-        if key == _DSBN_FLAG:
-            continue
-        prefix, branch, name = (key.rsplit('.', 2) + ['', ''])[:3]
-        if prefix in dsbn_prefixes and name in _BN_KEYS:
-            if branch == _MAIN:
-                plain[f'{prefix}.{name}'] = value
-            continue  # the aux branch
-        plain[key] = value
-    return plain
-
-
-def _plain_norm(cfg: Any) -> Any:
-    """Every ``dict(type='DSBN', norm_cfg=X)`` replaced by ``X``."""
-    if isinstance(cfg, dict):
-        if cfg.get('type') == 'DSBN':
-            return _plain_norm(cfg.get('norm_cfg', dict(type='BN')))
-        return type(cfg)({k: _plain_norm(v) for k, v in cfg.items()})
-    if isinstance(cfg, (list, tuple)):
-        return type(cfg)(_plain_norm(v) for v in cfg)
-    return cfg
+        model_cfg: dict, state: Dict[str,
+                                     torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """The state dict of the plain model of ``model_cfg``, from its class's
+    ``plain_state_dict`` if it has one; DSBN branches converted in any
+    case."""
+    cls = _segmentor_class(model_cfg)
+    if hasattr(cls, 'plain_state_dict'):
+        return cls.plain_state_dict(state)
+    return DSBN.plain_state_dict(state)
 
 
 def _own_types(cfg: Any) -> set:
     """The ``type`` names of this package's components used in ``cfg``."""
-    from mmseg_sb import registered_names
+    from .. import registered_names
     own = registered_names()
     found = set()
     if isinstance(cfg, dict):
@@ -103,15 +85,18 @@ def plain_config(cfg: Config) -> Config:
     evaluation: ``EncoderDecoder``, plain norm layers, the run's test
     pipeline, ``test_cfg``, dataloaders and evaluators; no training keys and
     no component of this package."""
-    model = _plain_norm(copy.deepcopy(cfg.model.to_dict()))
-    model['type'] = PLAIN_SEGMENTORS.get(model['type'], model['type'])
-    for key in SEMI_MODEL_KEYS:
-        model.pop(key, None)
+    model = plain_model_cfg(cfg.model.to_dict())
     out = {
         key: copy.deepcopy(cfg[key])
         for key in INFERENCE_KEYS if key in cfg
     }
     out['model'] = model
+    # Training hooks of this package (the rounds) have no place in it.
+    out['default_hooks'] = {
+        name: hook
+        for name, hook in out.get('default_hooks', {}).items()
+        if not _own_types(hook)
+    }
     left = _own_types(out)
     if left:
         raise ValueError(
@@ -122,14 +107,14 @@ def plain_config(cfg: Config) -> Config:
 
 def export_model(cfg: Config, checkpoint: str, out_dir: str) -> str:
     """Export a checkpoint file (see :func:`export_state`)."""
-    state, meta = load_state_dict(checkpoint)
+    loaded = read_checkpoint(checkpoint)
     return export_state(
         cfg,
-        state,
+        loaded['state_dict'],
         out_dir,
         source=osp.abspath(checkpoint),
-        round=meta.get('pseudo_label_hook', {}).get('round'),
-        iteration=meta.get('iter'))
+        round=loaded['runtime_info'].get(ROUND_INFO),
+        iteration=loaded['meta'].get('iter'))
 
 
 def export_state(cfg: Config, state: Dict[str, torch.Tensor], out_dir: str,
@@ -145,7 +130,7 @@ def export_state(cfg: Config, state: Dict[str, torch.Tensor], out_dir: str,
     that do not match.
     """
     checkpoint = meta.get('source', 'the model')
-    state = plain_state_dict(state)
+    state = plain_state_dict(cfg.model, state)
     plain = plain_config(cfg)
     init_default_scope(plain.get('default_scope', 'mmseg'))
     model_cfg = copy.deepcopy(plain.model)

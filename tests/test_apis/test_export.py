@@ -10,7 +10,8 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmseg.registry import MODELS
-from mmseg_sb.utils import export_model, load_state_dict, plain_state_dict
+from mmseg_sb.apis import export_model, plain_state_dict
+from mmseg_sb.utils import load_state_dict
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 METAS = [dict(img_shape=(32, 64), pad_shape=(32, 64), ori_shape=(32, 64))]
@@ -114,7 +115,7 @@ def test_supervised_and_ddp_checkpoints(tiny_model_cfg, tmp_path):
     plain_cfg = tiny_model_cfg.copy()
     plain_cfg['type'] = 'EncoderDecoder'
     state = MODELS.build(plain_cfg).state_dict()
-    converted = plain_state_dict(state)
+    converted = plain_state_dict(plain_cfg, state)
     assert list(converted) == list(state)
     assert all(converted[k] is state[k] for k in state)
 
@@ -136,7 +137,7 @@ def test_supervised_and_ddp_checkpoints(tiny_model_cfg, tmp_path):
     assert all(
         torch.equal(exported[0][k], exported[1][k]) for k in exported[0])
     assert not any('.aux.' in k or '.main.' in k for k in exported[0])
-    assert list(exported[0]) == list(plain_state_dict(state))
+    assert list(exported[0]) == list(plain_state_dict(plain_cfg, state))
 
 
 @pytest.mark.slow

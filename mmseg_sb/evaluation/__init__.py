@@ -1,0 +1,4 @@
+# Copyright (c) mmseg_sb contributors. All rights reserved.
+from .metrics import PseudoLabelMetric
+
+__all__ = ['PseudoLabelMetric']

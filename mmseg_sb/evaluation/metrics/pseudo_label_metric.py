@@ -1,0 +1,173 @@
+# Copyright (c) mmseg_sb contributors. All rights reserved.
+import os
+import os.path as osp
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+import torch
+
+from mmseg.evaluation import IoUMetric
+from mmseg.registry import METRICS
+
+
+def write_png_atomic(path: str, label: np.ndarray) -> None:
+    """Write a uint8 label map as PNG: to a temporary name, then renamed, so
+    ``path`` never holds a partial file."""
+    ok, buf = cv2.imencode('.png', label)
+    if not ok:
+        raise RuntimeError(f'cv2.imencode failed for {path}')
+    tmp = f'{path}.{os.getpid()}.tmp'
+    with open(tmp, 'wb') as f:
+        f.write(buf.tobytes())
+    os.replace(tmp, path)
+
+
+@METRICS.register_module()
+class PseudoLabelMetric(IoUMetric):
+    """Writes each prediction as a pseudo label and measures the pass.
+
+    The metric of a labeling pass (Yuan et al., ICCV 2021, section 3.1). As
+    MMSeg's :class:`IoUMetric` with ``format_only``, it writes every
+    ``pred_sem_seg`` (uint8 train ids) as a PNG in the dataset's layout
+    (``<img_dir>/city/name<img_suffix>`` becomes
+    ``<out_dir>/city/name<seg_map_suffix>``), atomically, in a thread pool
+    overlapped with inference. It keeps per image the class pixel counts,
+    the sum of the confidences (max softmax probability; under TTA, of the
+    last view) and, with ground truth (``gt_dir``), the IoU areas; MMEngine
+    gathers them from all ranks. :meth:`compute_metrics` gives
+    ``num_images``, ``class_share``, ``mean_confidence`` and, with ground
+    truth, ``IoU`` and ``mIoU`` (fractions, as the round marker keeps them).
+
+    Args:
+        out_dir (str): Folder of the round's pseudo labels.
+        img_dir (str): Image folder of the unlabeled dataset.
+        img_suffix (str): Image suffix of the dataset.
+        seg_map_suffix (str): Label suffix of the dataset.
+        num_classes (int): Number of classes.
+        gt_dir (str, optional): Ground-truth folder of the unlabeled images,
+            same layout as the pseudo labels. Defaults to None.
+        ignore_index (int): Ignore label of the ground truth. Defaults to 255.
+        num_writers (int): PNG writing threads. Defaults to 2.
+    """
+
+    default_prefix = 'pseudo'
+
+    def __init__(self,
+                 out_dir: str,
+                 img_dir: str,
+                 img_suffix: str,
+                 seg_map_suffix: str,
+                 num_classes: int,
+                 gt_dir: Optional[str] = None,
+                 ignore_index: int = 255,
+                 num_writers: int = 2,
+                 **kwargs) -> None:
+        super().__init__(ignore_index=ignore_index, **kwargs)
+        self.out_dir = out_dir
+        self.img_dir = img_dir
+        self.img_suffix = img_suffix
+        self.seg_map_suffix = seg_map_suffix
+        self.num_classes = num_classes
+        self.gt_dir = gt_dir or None
+        self._pool = ThreadPoolExecutor(num_writers)
+        self._pending: List[Future] = []
+
+    def relative_label_path(self, img_path: str) -> str:
+        """``city/name<seg_map_suffix>`` of an image
+        ``<img_dir>/city/name<img_suffix>``."""
+        rel = osp.relpath(img_path, self.img_dir)
+        if not rel.endswith(self.img_suffix):
+            raise ValueError(f'Image {img_path} does not end with the '
+                             f'dataset img_suffix {self.img_suffix}.')
+        return rel[:-len(self.img_suffix)] + self.seg_map_suffix
+
+    def read_gt(self, rel: str) -> torch.Tensor:
+        """The ground truth of the image whose label is ``rel``."""
+        path = osp.join(self.gt_dir, rel)
+        gt = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        if gt is None:
+            raise FileNotFoundError(
+                f'Ground truth {path} of an unlabeled image is missing; set '
+                "the unlabeled dataset's seg_map_path to None if it has no "
+                'ground truth.')
+        return torch.from_numpy(gt.astype(np.int64))
+
+    def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
+        """Queue each prediction's PNG and keep its statistics."""
+        for sample in data_samples:
+            label = sample['pred_sem_seg']['data'].squeeze(0).cpu()
+            rel = self.relative_label_path(sample['img_path'])
+            path = osp.join(self.out_dir, rel)
+            os.makedirs(osp.dirname(path), exist_ok=True)
+            self._pending.append(
+                self._pool.submit(write_png_atomic, path,
+                                  label.numpy().astype(np.uint8)))
+            result = dict(
+                counts=torch.bincount(
+                    label.flatten(),
+                    minlength=self.num_classes)[:self.num_classes],
+                conf_sum=self._confidence_sum(sample))
+            if self.gt_dir is not None:
+                # float64: float32 sums are inexact past 2**24 pixels.
+                result['areas'] = torch.stack(
+                    self.intersect_and_union(label, self.read_gt(rel),
+                                             self.num_classes,
+                                             self.ignore_index)).double()
+            self.results.append(result)
+
+    @staticmethod
+    def _confidence_sum(sample: dict) -> float:
+        """Sum over pixels of the max softmax probability."""
+        if 'seg_logits' not in sample:
+            return 0.0
+        probs = sample['seg_logits']['data'].float().softmax(dim=0)
+        return probs.amax(dim=0).sum().item()
+
+    def evaluate(self, size: int) -> dict:
+        """Wait for this rank's PNGs (a failed write raises here), then
+        gather and compute as :class:`BaseMetric`."""
+        for future in self._pending:
+            future.result()
+        self._pending.clear()
+        return super().evaluate(size)
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, object]:
+        """The pass's statistics from every image's results."""
+        counts = sum(r['counts'] for r in results).double()
+        num_pixels = counts.sum().clamp(min=1)
+        stats = dict(
+            num_images=len(results),
+            class_share=(counts / num_pixels).tolist(),
+            mean_confidence=sum(r['conf_sum']
+                                for r in results) / num_pixels.item())
+        if self.gt_dir is not None:
+            areas = sum(r['areas'] for r in results)
+            iou = self.total_area_to_metrics(*areas, ['mIoU'])['IoU']
+            stats['IoU'] = iou.tolist()
+            stats['mIoU'] = float(np.nanmean(iou))
+        return stats
+
+    @staticmethod
+    def describe(stats: dict,
+                 classes: Sequence[str]) -> Tuple[str, Dict[str, float]]:
+        """A log text and visualizer scalars (``pseudo/*``) of a round's
+        statistics."""
+        shares = dict(zip(classes, stats['class_share']))
+        scalars = {f'pseudo/share_{name}': v for name, v in shares.items()}
+        scalars['pseudo/images_per_s'] = stats['images_per_s']
+        scalars['pseudo/mean_confidence'] = stats['mean_confidence']
+        lines = [
+            f'round {stats.get("round")} labels: {stats["num_images"]} '
+            f'images, {stats["images_per_s"]:.2f} images/s, mean confidence '
+            f'{stats["mean_confidence"]:.4f}'
+        ]
+        if 'mIoU' in stats:
+            scalars['pseudo/mIoU'] = stats['mIoU']
+            lines.append('pseudo-label mIoU vs ground truth: '
+                         f'{100 * stats["mIoU"]:.2f}')
+        lines.append('class pixel share: ' +
+                     ', '.join(f'{name} {100 * v:.1f}%'
+                               for name, v in shares.items()))
+        return '\n'.join(lines), scalars

@@ -1,0 +1,101 @@
+# Copyright (c) mmseg_sb contributors. All rights reserved.
+"""PseudoLabelMetric: PNGs in the dataset's layout, statistics against
+independent references (numpy counts, MMSeg's IoUMetric)."""
+import os
+import os.path as osp
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.evaluator import Evaluator
+from mmengine.structures import PixelData
+
+from mmseg.evaluation import IoUMetric
+from mmseg.structures import SegDataSample
+from mmseg_sb.evaluation import PseudoLabelMetric
+
+SUFFIX, LABEL = '_leftImg8bit.png', '_gtFine_labelTrainIds.png'
+
+
+def sample(img_dir, name, logits):
+    s = SegDataSample(metainfo=dict(img_path=osp.join(img_dir, name + SUFFIX)))
+    s.seg_logits = PixelData(data=logits)
+    s.pred_sem_seg = PixelData(data=logits.argmax(0, keepdim=True))
+    return s
+
+
+def test_writes_labels_and_measures_them(tmp_path):
+    rng = np.random.default_rng(0)
+    img_dir, gt_dir = str(tmp_path / 'img'), str(tmp_path / 'gt')
+    names = ['aachen/a_000000', 'bremen/b_000001', 'bremen/b_000002']
+    samples = [
+        sample(img_dir, n, torch.from_numpy(rng.normal(size=(4, 6, 8))))
+        for n in names
+    ]
+    gts = {}
+    for n in names:
+        gt = rng.integers(0, 4, size=(6, 8)).astype(np.uint8)
+        gt[0, :3] = 255
+        os.makedirs(osp.dirname(osp.join(gt_dir, n)), exist_ok=True)
+        cv2.imwrite(osp.join(gt_dir, n + LABEL), gt)
+        gts[n] = gt
+    out_dir = str(tmp_path / 'round_1')
+    evaluator = Evaluator(
+        PseudoLabelMetric(
+            out_dir, img_dir, SUFFIX, LABEL, num_classes=4, gt_dir=gt_dir))
+    evaluator.process(samples[:2], {})
+    evaluator.process(samples[2:], {})
+    stats = evaluator.evaluate(3)
+
+    preds = {}
+    for n, s in zip(names, samples):
+        written = cv2.imread(
+            osp.join(out_dir, n + LABEL), cv2.IMREAD_UNCHANGED)
+        np.testing.assert_array_equal(written, s.pred_sem_seg.data[0].numpy())
+        preds[n] = written
+    left = [f for _, _, fs in os.walk(out_dir) for f in fs]
+    assert sorted(left) == sorted(osp.basename(n) + LABEL for n in names)
+    assert stats['pseudo/num_images'] == 3
+    counts = np.bincount(
+        np.concatenate([p.ravel() for p in preds.values()]), minlength=4)
+    assert stats['pseudo/class_share'] == pytest.approx(
+        (counts / counts.sum()).tolist())
+    conf = np.mean(
+        np.concatenate([
+            s.seg_logits.data.softmax(0).amax(0).numpy().ravel()
+            for s in samples
+        ]))
+    assert stats['pseudo/mean_confidence'] == pytest.approx(conf)
+    # MMSeg's own IoUMetric on the same predictions and ground truth.
+    reference = IoUMetric(ignore_index=255)
+    reference.dataset_meta = dict(classes=('a', 'b', 'c', 'd'))
+    reference.process({}, [
+        dict(
+            pred_sem_seg=dict(data=torch.from_numpy(preds[n][None])),
+            gt_sem_seg=dict(
+                data=torch.from_numpy(gts[n][None].astype(np.int64))))
+        for n in names
+    ])
+    expected = reference.compute_metrics(reference.results)['mIoU']
+    assert 100 * stats['pseudo/mIoU'] == pytest.approx(expected, abs=0.01)
+
+
+def test_missing_ground_truth_is_named(tmp_path):
+    metric = PseudoLabelMetric(
+        str(tmp_path / 'out'),
+        str(tmp_path / 'img'),
+        SUFFIX,
+        LABEL,
+        num_classes=3,
+        gt_dir=str(tmp_path / 'gt'))
+    s = sample(str(tmp_path / 'img'), 'c/x', torch.zeros(3, 2, 2))
+    with pytest.raises(FileNotFoundError, match=r'gt/c/x' + LABEL):
+        metric.process({}, [s.to_dict()])
+
+
+def test_image_outside_the_suffix_is_refused(tmp_path):
+    metric = PseudoLabelMetric(
+        str(tmp_path), str(tmp_path), SUFFIX, LABEL, num_classes=3)
+    with pytest.raises(ValueError, match='img_suffix'):
+        metric.relative_label_path(str(tmp_path / 'c/x.jpg'))
