@@ -10,6 +10,8 @@ from mmengine.runner import Runner
 
 from mmseg_sb.engine.rounds import ROUND_INFO
 
+pytestmark = pytest.mark.slow
+
 
 class _Probe(Hook):
     """Records, per training iteration, the round on the message hub and
