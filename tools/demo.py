@@ -40,8 +40,7 @@ from mmengine.runner import Runner
 from mmseg_sb.apis import (collect_run, markdown_table, runs_bar_chart,
                            runs_table)
 from mmseg_sb.datasets.splits import draw_split, write_ann_file
-from mmseg_sb.engine import ProgressBarHook, PseudoLabelHook
-from mmseg_sb.engine.rounds import Rounds
+from mmseg_sb.engine import ProgressBarHook
 from mmseg_sb.testing import (CLEAR_CITY, make_synthetic_cityscapes,
                               set_data_root, write_curves, write_summary)
 from mmseg_sb.utils import read_round_stats, round_dir, val_mious
@@ -141,12 +140,6 @@ def run_seed(args, seed: int) -> dict:
     return result
 
 
-def rounds_of(runner: Runner) -> Rounds:
-    """The rounds of a self-training run."""
-    return next(h for h in runner.hooks
-                if isinstance(h, PseudoLabelHook)).rounds
-
-
 def result_rows(sup: Runner, sb: Runner, control: Runner) -> list:
     """(stage, iterations, pseudo-label mIoU or None, val mIoU) per row."""
     teacher_iters = sup.max_iters
@@ -155,7 +148,7 @@ def result_rows(sup: Runner, sb: Runner, control: Runner) -> list:
             ('supervised, trained on (control)',
              teacher_iters + control.max_iters, None,
              val_mious(control.work_dir)[control.max_iters])]
-    rounds, mious = rounds_of(sb), val_mious(sb.work_dir)
+    rounds, mious = sb.train_loop.rounds, val_mious(sb.work_dir)
     for r in range(1, len(rounds)):
         stats = read_round_stats(round_dir(sb.work_dir, r))
         rows.append((f'self-training, student round {r}',
@@ -213,7 +206,7 @@ def write_figures(result: dict) -> tuple:
         osp.join(work_dir, 'curves.png'),
         [('supervised (teacher)', sup.work_dir, 0),
          ('supervised, trained on', control.work_dir, offset),
-         ('self-training', sb.work_dir, offset)], rounds_of(sb), offset)
+         ('self-training', sb.work_dir, offset)], sb.train_loop.rounds, offset)
     return summary, curves
 
 

@@ -64,19 +64,18 @@ def plain_state_dict(
     return DSBN.plain_state_dict(state)
 
 
-def _own_types(cfg: Any) -> set:
-    """The ``type`` names of this package's components used in ``cfg``."""
-    from .. import registered_names
-    own = registered_names()
+def _own_types(cfg: Any, own: set) -> set:
+    """The ``type`` names in ``own`` (this package's registered names)
+    used in ``cfg``."""
     found = set()
     if isinstance(cfg, dict):
         if isinstance(cfg.get('type'), str) and cfg['type'] in own:
             found.add(cfg['type'])
         for value in cfg.values():
-            found |= _own_types(value)
+            found |= _own_types(value, own)
     elif isinstance(cfg, (list, tuple)):
         for value in cfg:
-            found |= _own_types(value)
+            found |= _own_types(value, own)
     return found
 
 
@@ -91,13 +90,16 @@ def plain_config(cfg: Config) -> Config:
         for key in INFERENCE_KEYS if key in cfg
     }
     out['model'] = model
-    # Training hooks of this package (the rounds) have no place in it.
-    out['default_hooks'] = {
-        name: hook
-        for name, hook in out.get('default_hooks', {}).items()
-        if not _own_types(hook)
-    }
-    left = _own_types(out)
+    from .. import registered_names
+    own = registered_names()
+    if 'default_hooks' in out:
+        # Training hooks of this package (the rounds) have no place in it.
+        out['default_hooks'] = {
+            name: hook
+            for name, hook in out['default_hooks'].items()
+            if not _own_types(hook, own)
+        }
+    left = _own_types(out, own)
     if left:
         raise ValueError(
             f'The exported config would still need mmseg_sb for {left}; '

@@ -21,6 +21,7 @@ from torch.utils.data import Dataset
 from mmseg.models import SegTTAModel
 from mmseg.structures import SegDataSample
 from ..evaluation import PseudoLabelMetric
+from ..evaluation.metrics import relative_label_path
 from ..utils.label_round import mark_round_complete, round_dir
 
 __all__ = ['LabelingDataset', 'PseudoLabeler']
@@ -165,13 +166,15 @@ class PseudoLabeler:
     def relative_label_path(self, img_path: str) -> str:
         """``city/name<seg_map_suffix>`` of an image
         ``.../city/name<img_suffix>``."""
-        return self._metric('').relative_label_path(img_path)
+        return relative_label_path(img_path,
+                                   self.dataset.data_prefix['img_path'],
+                                   self.dataset.img_suffix,
+                                   self.dataset.seg_map_suffix)
 
     def label_paths(self, out_dir: str) -> List[str]:
         """The pseudo-label path of every image of the dataset."""
-        metric = self._metric(out_dir)
         return [
-            osp.join(out_dir, metric.relative_label_path(info['img_path']))
+            osp.join(out_dir, self.relative_label_path(info['img_path']))
             for info in self._data_infos()
         ]
 

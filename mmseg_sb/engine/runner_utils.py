@@ -18,7 +18,7 @@ from mmengine.runner import Runner
 from mmengine.runner.loops import _InfiniteDataloaderIterator
 
 from ..datasets import SemiSegDataset, SemiSegSampler
-from ..utils import round_dir
+from ..utils import PSEUDO_LABEL_DIR
 from .pseudo_labeler import PseudoLabeler
 
 
@@ -46,7 +46,7 @@ def build_pseudo_labeler(runner: Runner, pipeline: Optional[List[dict]],
     """The labeler of the run's unlabeled images, writing rounds under the
     work dir; ``pipeline`` defaults to the config's test (or TTA) pipeline
     without ``LoadAnnotations``."""
-    check_writable(osp.dirname(round_dir(runner.work_dir, 0)))
+    check_writable(osp.join(runner.work_dir, PSEUDO_LABEL_DIR))
     dataset = runner.train_dataloader.dataset
     decode_head = unwrap_model(runner).decode_head
     return PseudoLabeler(

@@ -9,7 +9,6 @@ from mmengine.runner import Runner
 from mmseg.registry import HOOKS
 from ...utils import read_round_stats, round_dir
 from ..rounds import ROUND_INFO
-from .pseudo_label_hook import PseudoLabelHook
 
 #: A bar is redrawn at most this many times.
 NUM_REDRAWS = 100
@@ -29,7 +28,7 @@ class ProgressBarHook(Hook):
     confidence, and the pseudo labels' mIoU where the unlabeled images have
     ground truth). The current round is read from the runner's message hub
     (runtime info :data:`~mmseg_sb.engine.rounds.ROUND_INFO`), the rounds
-    from the PseudoLabelHook, the statistics from
+    from the run's :class:`SelfTrainingLoop` (the hook's), the statistics from
     :func:`~mmseg_sb.utils.read_round_stats`.
 
     Example::
@@ -59,9 +58,8 @@ class ProgressBarHook(Hook):
 
     def before_train(self, runner: Runner) -> None:
         """Find the rounds, if any; start the clocks."""
-        hook = next(
-            (h for h in runner.hooks if isinstance(h, PseudoLabelHook)), None)
-        self._rounds = hook and hook.rounds
+        # A SelfTrainingLoop holds the PseudoLabelHook's rounds.
+        self._rounds = getattr(runner.train_loop, 'rounds', None)
         self._round: Optional[int] = None
         self._label_start = self._bar_start = time.time()
         self._line_open = False

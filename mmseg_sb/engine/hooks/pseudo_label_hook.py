@@ -6,7 +6,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from mmseg.registry import HOOKS
-from ...utils import is_complete_round, load_teacher, round_dir
+from ...utils import PSEUDO_LABEL_DIR, is_complete_round, load_teacher
 from ..rounds import ROUND_INFO, check_resumed_rounds, check_rounds
 from ..runner_utils import (build_pseudo_labeler, check_self_training_setup,
                             load_weights, optimizer_summary,
@@ -97,8 +97,8 @@ class PseudoLabelHook(Hook):
         check_self_training_setup(runner)
         self.labeler = build_pseudo_labeler(runner, self.pipeline, self.tta,
                                             self.num_workers)
-        self._initial_weights = osp.join(
-            osp.dirname(round_dir(runner.work_dir, 0)), 'initial_weights.pth')
+        self._initial_weights = osp.join(runner.work_dir, PSEUDO_LABEL_DIR,
+                                         'initial_weights.pth')
         if runner.iter == 0 and self.student_init == 'initial':
             save_weights(runner, self._initial_weights)
         if runner.iter == 0 and self.teacher_checkpoint is not None:

@@ -1,4 +1,5 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
-from .pseudo_label_metric import PseudoLabelMetric, write_png_atomic
+from .pseudo_label_metric import (PseudoLabelMetric, relative_label_path,
+                                  write_png_atomic)
 
-__all__ = ['PseudoLabelMetric', 'write_png_atomic']
+__all__ = ['PseudoLabelMetric', 'relative_label_path', 'write_png_atomic']

@@ -24,6 +24,17 @@ def write_png_atomic(path: str, label: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
+def relative_label_path(img_path: str, img_dir: str, img_suffix: str,
+                        seg_map_suffix: str) -> str:
+    """``city/name<seg_map_suffix>``, the label path of an image
+    ``<img_dir>/city/name<img_suffix>`` relative to a label folder."""
+    rel = osp.relpath(img_path, img_dir)
+    if not rel.endswith(img_suffix):
+        raise ValueError(f'Image {img_path} does not end with the '
+                         f'dataset img_suffix {img_suffix}.')
+    return rel[:-len(img_suffix)] + seg_map_suffix
+
+
 @METRICS.register_module()
 class PseudoLabelMetric(IoUMetric):
     """Writes each prediction as a pseudo label and measures the pass.
@@ -71,17 +82,16 @@ class PseudoLabelMetric(IoUMetric):
         self.seg_map_suffix = seg_map_suffix
         self.num_classes = num_classes
         self.gt_dir = gt_dir or None
-        self._pool = ThreadPoolExecutor(num_writers)
+        self.num_writers = num_writers
+        # Writer threads live from the first prediction to evaluate().
+        self._pool: Optional[ThreadPoolExecutor] = None
         self._pending: List[Future] = []
 
     def relative_label_path(self, img_path: str) -> str:
         """``city/name<seg_map_suffix>`` of an image
         ``<img_dir>/city/name<img_suffix>``."""
-        rel = osp.relpath(img_path, self.img_dir)
-        if not rel.endswith(self.img_suffix):
-            raise ValueError(f'Image {img_path} does not end with the '
-                             f'dataset img_suffix {self.img_suffix}.')
-        return rel[:-len(self.img_suffix)] + self.seg_map_suffix
+        return relative_label_path(img_path, self.img_dir, self.img_suffix,
+                                   self.seg_map_suffix)
 
     def read_gt(self, rel: str) -> torch.Tensor:
         """The ground truth of the image whose label is ``rel``."""
@@ -101,6 +111,8 @@ class PseudoLabelMetric(IoUMetric):
             rel = self.relative_label_path(sample['img_path'])
             path = osp.join(self.out_dir, rel)
             os.makedirs(osp.dirname(path), exist_ok=True)
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.num_writers)
             self._pending.append(
                 self._pool.submit(write_png_atomic, path,
                                   label.numpy().astype(np.uint8)))
@@ -131,6 +143,9 @@ class PseudoLabelMetric(IoUMetric):
         for future in self._pending:
             future.result()
         self._pending.clear()
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
         return super().evaluate(size)
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, object]:

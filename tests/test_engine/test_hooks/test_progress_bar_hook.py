@@ -47,11 +47,12 @@ def test_a_bar_per_round_and_a_line_per_labeling_pass(semi_runner_cfg):
 
 
 def fake_runner(max_iters, work_dir='.'):
-    """What the hook reads of a runner without a PseudoLabelHook."""
+    """What the hook reads of a runner without rounds (its train loop has
+    none, as MMEngine's IterBasedTrainLoop)."""
     return SimpleNamespace(
         iter=0,
         max_iters=max_iters,
-        hooks=[],
+        train_loop=SimpleNamespace(),
         work_dir=work_dir,
         message_hub=MessageHub.get_instance('test_progress_bar_hook'))
 
