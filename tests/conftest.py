@@ -18,6 +18,8 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_SB_CONFIG = osp.join(REPO,
                           'configs/demo/sb_deeplabv3plus_r18_synthetic.py')
 IMG_SIZE = (32, 64)
+#: Config key of the student rounds' loader.
+STUDENT = 'train_cfg.student_dataloader'
 CROP = (32, 32)
 
 #: DeepLabV3+ (ASPP head + FCN auxiliary head) on a ResNet-18, shrunk.
@@ -110,7 +112,10 @@ def cityscapes_root(tmp_path_factory):
 
 @pytest.fixture
 def semi_dataset_cfg(cityscapes_root):
-    """Config of a SemiSegDataset over the tiny split (6 + 10 images)."""
+    """Config of a SelfTrainingDataset over the tiny split (6 + 10 images):
+    parts [labeled weak, pseudo weak, labeled strong, pseudo strong]; a
+    function of the views' pipelines, whose last step (PackSegInputs) is
+    made the view's own in a MultiView."""
 
     def make(pipeline=None, strong_pipeline=None, unlabeled_gt=True):
         pipeline = pipeline or [
@@ -119,44 +124,53 @@ def semi_dataset_cfg(cityscapes_root):
             dict(type='PackSegInputs')
         ]
 
-        def part(name, seg):
-            prefix = dict(img_path='leftImg8bit/train')
-            if seg is not None:
-                prefix['seg_map_path'] = seg
-            return dict(
-                type='CityscapesDataset',
-                data_root=cityscapes_root,
-                ann_file=f'splits/tiny/{name}.txt',
-                data_prefix=prefix)
+        def view(name, steps):  # the packing step becomes the view's
+            return [*steps[:-1], dict(type='MultiView', views={name: steps[-1:]})]
 
         return dict(
-            type='SemiSegDataset',
-            labeled=part('labeled', 'gtFine/train'),
-            unlabeled=part('unlabeled',
-                           'gtFine/train' if unlabeled_gt else None),
-            pipeline=pipeline,
-            strong_pipeline=strong_pipeline or pipeline)
+            type='SelfTrainingDataset',
+            labeled=cityscapes_part(cityscapes_root, 'labeled',
+                                    'gtFine/train'),
+            unlabeled=dict(
+                type='PseudoLabeledDataset',
+                dataset=cityscapes_part(
+                    cityscapes_root, 'unlabeled',
+                    'gtFine/train' if unlabeled_gt else None)),
+            views=[view('weak', pipeline),
+                   view('strong', strong_pipeline or pipeline)])
 
     return make
 
 
+def cityscapes_part(root, name, seg_map_path):
+    """A CityscapesDataset config of the tiny split's ``name`` part."""
+    prefix = dict(img_path='leftImg8bit/train')
+    if seg_map_path is not None:
+        prefix['seg_map_path'] = seg_map_path
+    return dict(
+        type='CityscapesDataset',
+        data_root=root,
+        ann_file=f'splits/tiny/{name}.txt',
+        data_prefix=prefix)
+
+
 @pytest.fixture
 def write_pseudo_labels():
-    """Write a constant pseudo label for every unlabeled image of a
-    SemiSegDataset under ``out_dir``, in the dataset's own layout, and mark
-    the round complete."""
+    """Write a constant pseudo label for every image of an unlabeled MMSeg
+    dataset under ``out_dir``, in the dataset's own layout, and mark the
+    round complete."""
 
-    def write(dataset, out_dir, value):
-        unlabeled = dataset.unlabeled_dataset
+    def write(unlabeled, out_dir, value):
+        unlabeled.full_init()
         img_dir = unlabeled.data_prefix['img_path']
-        for i in range(dataset.num_unlabeled):
+        for i in range(len(unlabeled)):
             rel = osp.relpath(unlabeled.get_data_info(i)['img_path'], img_dir)
             path = osp.join(
                 out_dir,
                 rel[:-len(unlabeled.img_suffix)] + unlabeled.seg_map_suffix)
             os.makedirs(osp.dirname(path), exist_ok=True)
             cv2.imwrite(path, np.full(IMG_SIZE, value, np.uint8))
-        mark_round_complete(out_dir, dict(num_images=dataset.num_unlabeled))
+        mark_round_complete(out_dir, dict(num_images=len(unlabeled)))
 
     return write
 
@@ -180,16 +194,15 @@ def semi_runner_cfg(cityscapes_root, tmp_path):
             # of another test would otherwise write into its own work dir.
             'visualizer.name': f'visualizer_{work_dir}',
             'model.decode_head.channels': 16,
-            'train_dataloader.num_workers': 0,
-            'train_dataloader.persistent_workers': False,
             'train_dataloader.batch_size': 4,
-            'train_dataloader.sampler.batch_size': 4,
-            'train_dataloader.sampler.num_weak': 2,
-            'train_dataloader.dataset.labeled.data_root': cityscapes_root,
-            'train_dataloader.dataset.labeled.ann_file':
-            'splits/tiny/labeled.txt',
-            'train_dataloader.dataset.unlabeled.data_root': cityscapes_root,
-            'train_dataloader.dataset.unlabeled.ann_file':
+            'train_dataloader.dataset.data_root': cityscapes_root,
+            'train_dataloader.dataset.ann_file': 'splits/tiny/labeled.txt',
+            f'{STUDENT}.batch_size': 4,
+            f'{STUDENT}.sampler.batch_size': 4,
+            f'{STUDENT}.dataset.labeled.data_root': cityscapes_root,
+            f'{STUDENT}.dataset.labeled.ann_file': 'splits/tiny/labeled.txt',
+            f'{STUDENT}.dataset.unlabeled.dataset.data_root': cityscapes_root,
+            f'{STUDENT}.dataset.unlabeled.dataset.ann_file':
             'splits/tiny/unlabeled.txt',
             'val_dataloader.dataset.data_root': cityscapes_root,
             'val_dataloader.num_workers': 0,

@@ -20,10 +20,15 @@ model = dict(
     # The paper evaluates whole images (MMSeg's 769 config slides).
     test_cfg=dict(_delete_=True, mode='whole'))
 
-train_dataloader = dict(_delete_=True, **_base_.semi_train_dataloader)
+# Round 0 trains the teacher on train_dataloader; each student round on
+# student_dataloader, built by SelfTrainingLoop with the round's labels.
+train_dataloader = dict(_delete_=True, **_base_.sup_train_dataloader)
 optim_wrapper = dict(_delete_=True, **_base_.self_training_optim_wrapper)
 param_scheduler = _base_.self_training_scheduler
-train_cfg = dict(_delete_=True, **_base_.self_training_cfg)
+train_cfg = dict(
+    _delete_=True,
+    **_base_.self_training_cfg,
+    student_dataloader=_base_.student_train_dataloader)
 # The rounds (the one place they are given: default_hooks.pseudo_label).
 default_hooks = dict(
     checkpoint=_base_.self_training_checkpoint,

@@ -1,7 +1,8 @@
 # Supervised baseline of the demo, and the teacher of its self-training run:
 # the same model, data and weak pipeline as
 # configs/demo/sb_deeplabv3plus_r18_synthetic.py, trained on the labeled
-# images only (MMSeg's EncoderDecoder, plain BN) with the teacher's recipe
+# images only (MMSeg's EncoderDecoder, plain BN; the self-training config's
+# train_dataloader, which trains its teacher) with the teacher's recipe
 # (lr 0.05, weight decay 5e-4, poly to 0) for the teacher's iterations, by
 # which its validation mIoU has levelled off.
 _base_ = ['./sb_deeplabv3plus_r18_synthetic.py', '../_base_/schedules/poly.py']
@@ -14,15 +15,6 @@ model = dict(
         if k not in ('type', 'semi_train_cfg', 'unsup_loss')
     },
     type='EncoderDecoder')
-train_dataloader = dict(
-    _delete_=True,
-    batch_size=8,
-    num_workers=0,
-    persistent_workers=False,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        _base_.train_dataloader.dataset.labeled,
-        pipeline=_base_.weak_pipeline))
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',

@@ -1,7 +1,7 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
 """What the self-training hook needs of a Runner: its setup checked before
-training, its labeler, the bare model and its saved weights, fresh data
-workers at a switch, and a summary of the optimizer's settings."""
+training, its labeler, the bare model and its saved weights, and a summary
+of the optimizer's settings."""
 import copy
 import os
 import os.path as osp
@@ -15,9 +15,7 @@ from mmengine.config import Config
 from mmengine.dist import barrier, is_main_process
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
-from mmengine.runner.loops import _InfiniteDataloaderIterator
 
-from ..datasets import SemiSegDataset, SemiSegSampler
 from ..utils import PSEUDO_LABEL_DIR
 from .pseudo_labeler import PseudoLabeler
 
@@ -47,13 +45,13 @@ def build_pseudo_labeler(runner: Runner, pipeline: Optional[List[dict]],
     work dir; ``pipeline`` defaults to the config's test (or TTA) pipeline
     without ``LoadAnnotations``."""
     check_writable(osp.join(runner.work_dir, PSEUDO_LABEL_DIR))
-    dataset = runner.train_dataloader.dataset
+    unlabeled = runner.train_loop.unlabeled_dataset
     decode_head = unwrap_model(runner).decode_head
     return PseudoLabeler(
-        dataset.unlabeled_dataset,
+        unlabeled.dataset,
         pipeline or labeling_pipeline(runner.cfg, tta),
         num_classes=decode_head.num_classes,
-        gt_dir=dataset.unlabeled_gt_dir,
+        gt_dir=unlabeled.gt_dir,
         ignore_index=decode_head.ignore_index,
         num_workers=num_workers,
         work_dir=runner.work_dir)
@@ -80,17 +78,6 @@ def labeling_pipeline(cfg: Config, tta: bool) -> List[dict]:
     return pipeline
 
 
-def restart_data_workers(runner: Runner) -> None:
-    """Rebuild the training iterator so that no worker (persistent or not)
-    and no prefetched batch predates a switch of the dataset."""
-    loop = runner.train_loop
-    old = loop.dataloader_iterator._iterator
-    if hasattr(old, '_shutdown_workers'):
-        old._shutdown_workers()
-    loop.dataloader._iterator = None
-    loop.dataloader_iterator = _InfiniteDataloaderIterator(loop.dataloader)
-
-
 def optimizer_summary(runner: Runner) -> str:
     """Param groups counted by (lr, weight decay), e.g. ``'266 at lr 0.002,
     weight decay 0; 41 at lr 0.02, weight decay 0'``."""
@@ -114,32 +101,23 @@ def check_writable(folder: str) -> None:
 
 
 def check_self_training_setup(runner: Runner) -> None:
-    """Clear errors, before training, for a setup that cannot work."""
-    loader = runner.train_dataloader
-    dataset = loader.dataset
-    if not isinstance(dataset, SemiSegDataset):
-        raise TypeError('PseudoLabelHook needs train_dataloader.dataset '
-                        f'to be a SemiSegDataset, got '
-                        f'{type(dataset).__name__}.')
-    sampler = loader.sampler
-    if not isinstance(sampler, SemiSegSampler):
-        raise TypeError('PseudoLabelHook needs train_dataloader.sampler '
-                        f'to be a SemiSegSampler, got '
-                        f'{type(sampler).__name__}.')
-    if sampler.batch_size != loader.batch_size:
+    """A clear error, before training, for no labeled images (round 0's
+    ``train_dataloader``) or images both labeled and unlabeled."""
+    unlabeled = runner.train_loop.unlabeled_dataset
+    unlabeled.full_init()
+    labeled = runner.train_dataloader.dataset
+    if len(labeled) == 0:
         raise ValueError(
-            f'SemiSegSampler batch_size={sampler.batch_size} differs '
-            f'from train_dataloader batch_size={loader.batch_size}; '
-            'set them to the same value.')
-    dataset.full_init()
-    labeled = {
-        dataset.labeled_dataset.get_data_info(i)['img_path']
-        for i in range(dataset.num_labeled)
+            'train_dataloader.dataset (the labeled images) is empty; check '
+            'its data_root, data_prefix and ann_file.')
+    labeled_paths = {
+        labeled.get_data_info(i)['img_path']
+        for i in range(len(labeled))
     }
     overlap = sorted(
-        labeled.intersection(
-            dataset.unlabeled_dataset.get_data_info(i)['img_path']
-            for i in range(dataset.num_unlabeled)))
+        labeled_paths.intersection(
+            unlabeled.get_data_info(i)['img_path']
+            for i in range(len(unlabeled))))
     if overlap:
         raise ValueError(
             f'{len(overlap)} images are both labeled and unlabeled, e.g. '

@@ -226,13 +226,20 @@ def make_synthetic_cityscapes(data_root: str,
 
 
 def set_data_root(cfg: Config, data_root: str) -> None:
-    """Point every dataset of ``cfg`` at ``data_root``: the train set (the
-    labeled and unlabeled parts of a ``SemiSegDataset``, or each part of a
-    ``ConcatDataset``), the val set and the test set."""
-    train = cfg.train_dataloader.dataset
-    parts = [train, train.get('labeled'), train.get('unlabeled')]
-    parts += train.get('datasets', [])
-    parts += [cfg.val_dataloader.dataset, cfg.test_dataloader.dataset]
-    for part in parts:
-        if part is not None and 'data_root' in part:
-            part.data_root = data_root
+    """Point every dataset of ``cfg`` at ``data_root``: those of the train,
+    val and test loaders and of ``train_cfg`` (a self-training run's
+    ``student_dataloader``), wrapped ones included."""
+
+    def visit(node) -> None:
+        if isinstance(node, dict):
+            if 'data_root' in node:
+                node['data_root'] = data_root
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                visit(value)
+
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader',
+                'train_cfg'):
+        visit(cfg.get(key))

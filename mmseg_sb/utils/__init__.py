@@ -7,15 +7,15 @@ from .label_round import (COMPLETE_MARKER, PSEUDO_LABEL_DIR, is_complete_round,
                           mark_round_complete, read_round_stats, round_dir)
 from .run_logs import (class_ious, final_validation, latest_run_dir,
                        run_config, run_log, val_mious)
-from .sample_keys import (CUTMIX_BOX, IS_PSEUDO, ONLINE_VIEWS, STRONG,
-                          STRONG_1, STRONG_2, SUP, VIEW, VIEWS, WEAK)
+from .sample_keys import (CUTMIX_BOX, IS_PSEUDO, STRONG, STRONG_1, STRONG_2,
+                          SUP, VIEWS, WEAK)
 
 __all__ = [
-    'load_state_dict', 'load_teacher', 'read_checkpoint', 'IS_PSEUDO', 'VIEW',
+    'load_state_dict', 'load_teacher', 'read_checkpoint', 'IS_PSEUDO',
     'VIEWS', 'WEAK', 'STRONG', 'history_buffer_method', 'load_from_local',
     'mmengine_checkpoint_globals', 'register_checkpoint_loader',
     'COMPLETE_MARKER', 'is_complete_round', 'mark_round_complete',
     'read_round_stats', 'round_dir', 'PSEUDO_LABEL_DIR', 'CUTMIX_BOX',
-    'ONLINE_VIEWS', 'STRONG_1', 'STRONG_2', 'SUP', 'class_ious',
+    'STRONG_1', 'STRONG_2', 'SUP', 'class_ious',
     'final_validation', 'latest_run_dir', 'run_config', 'run_log', 'val_mious'
 ]

@@ -20,12 +20,12 @@ PIPELINE = [dict(type='LoadImageFromFile'), dict(type='PackSegInputs')]
 
 def build_labeler(semi_cfg):
     init_default_scope('mmseg')
-    dataset = DATASETS.build(semi_cfg)
+    unlabeled = DATASETS.build(semi_cfg['unlabeled'])
     return PseudoLabeler(
-        dataset.unlabeled_dataset,
+        unlabeled.dataset,
         PIPELINE,
         num_classes=19,
-        gt_dir=dataset.unlabeled_gt_dir,
+        gt_dir=unlabeled.gt_dir,
         num_workers=0,
         progress=False)
 

@@ -48,9 +48,20 @@ strong_pipeline_after_crop = weak_pipeline[:-1] + [
     strong_augment,
     dict(type='PackSegInputs'),
 ]
+# The students' views: each pipeline packed as the view it is (MultiView),
+# so that the model's MultiViewDataPreProcessor stacks them by name and DSBN
+# splits [weak | strong].
+weak_view = [
+    *weak_pipeline[:-1],
+    dict(type='MultiView', views=dict(weak=[dict(type='PackSegInputs')])),
+]
+strong_view = [
+    *strong_pipeline[:-1],
+    dict(type='MultiView', views=dict(strong=[dict(type='PackSegInputs')])),
+]
 
-# The labeled split, with its ground truth (no pipeline: SemiSegDataset
-# applies the weak or strong view's; the supervised baseline adds the weak).
+# The labeled split, with its ground truth (no pipeline: each loader gives
+# its own).
 labeled_dataset = dict(
     type='CityscapesDataset',
     data_root=semi_data_root,
@@ -58,32 +69,38 @@ labeled_dataset = dict(
     data_prefix=dict(
         img_path='leftImg8bit/train', seg_map_path='gtFine/train'))
 
-# The unlabeled images. Their seg_map_path (ground truth, if any) is used only
-# to report pseudo-label mIoU; training reads PseudoLabelHook's labels.
+# The unlabeled images, with each round's pseudo labels. Their seg_map_path
+# (ground truth, if any) is used only to report pseudo-label mIoU.
 unlabeled_dataset = dict(
-    labeled_dataset, ann_file=f'splits/{semi_split}/unlabeled.txt')
-
-# Once pseudo labels exist, 2 weakly + 2 strongly augmented images per GPU,
-# each half drawn from the union of labeled and pseudo-labeled images (the
-# release). composition='split' gives [2 labeled weak | 2 pseudo strong]
-# instead. Round 0 (the teacher): 4 labeled, weakly augmented images per GPU.
-semi_train_dataloader = dict(
-    batch_size=4,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(
-        type='SemiSegSampler', batch_size=4, num_weak=2, composition='union'),
+    type='PseudoLabeledDataset',
     dataset=dict(
-        type='SemiSegDataset',
-        labeled=labeled_dataset,
-        unlabeled=unlabeled_dataset,
-        pipeline=weak_pipeline,
-        strong_pipeline=strong_pipeline))
+        labeled_dataset, ann_file=f'splits/{semi_split}/unlabeled.txt'))
 
-# The supervised baseline: the same labeled split and weak pipeline.
+# Round 0 (the teacher) and the supervised baseline: 4 labeled, weakly
+# augmented images per GPU.
 sup_train_dataloader = dict(
     batch_size=4,
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(labeled_dataset, pipeline=weak_pipeline))
+
+# The student rounds: 2 weakly + 2 strongly augmented images per GPU, each
+# half drawn from the union of labeled and pseudo-labeled images (the
+# release). The parts of SelfTrainingDataset are [labeled weak, pseudo weak,
+# labeled strong, pseudo strong]; sources=[[0], [3]] gives
+# [2 labeled weak | 2 pseudo strong] instead.
+student_train_dataloader = dict(
+    batch_size=4,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(
+        type='MultiSourceSampler',
+        batch_size=4,
+        source_ratio=[1, 1],
+        sources=[[0, 1], [2, 3]]),
+    dataset=dict(
+        type='SelfTrainingDataset',
+        labeled=labeled_dataset,
+        unlabeled=unlabeled_dataset,
+        views=[weak_view, strong_view]))

@@ -5,15 +5,17 @@ from typing import Dict, List, Optional, Sequence
 from mmcv.transforms import BaseTransform, Compose
 
 from mmseg.registry import TRANSFORMS
-from ...utils import ONLINE_VIEWS
+from ...utils import VIEWS
 
 
 @TRANSFORMS.register_module()
 class MultiView(BaseTransform):
     """Packs several views of one image, each from its own pipeline.
 
-    The online semi-supervised methods (UniMatch, FixMatch) train on a weak
-    and one or two strong views of every unlabeled image. The transforms
+    Every method of this package trains on views: the online methods
+    (UniMatch, FixMatch) on a weak and one or two strong views of every
+    unlabeled image, the Simple Baseline on a weak or a strong view of each
+    image (one ``MultiView`` with a single view per source). The transforms
     before ``MultiView`` (loading, resize, crop, flip) are shared, so the
     views are pixel-aligned; each view then runs a copy of the results through
     its own pipeline, which ends with ``PackSegInputs``. Every sample carries
@@ -33,12 +35,13 @@ class MultiView(BaseTransform):
     Args:
         views (dict[str, list[dict]]): The pipeline of each view, by name.
         all_views (Sequence[str]): The names every sample carries. Defaults
-            to ``('sup', 'weak', 'strong_1', 'strong_2')``.
+            to :data:`mmseg_sb.utils.VIEWS` (``'sup'``, ``'weak'``,
+            ``'strong'``, ``'strong_1'``, ``'strong_2'``).
     """
 
     def __init__(self,
                  views: Dict[str, List[dict]],
-                 all_views: Sequence[str] = ONLINE_VIEWS) -> None:
+                 all_views: Sequence[str] = VIEWS) -> None:
         unknown = sorted(set(views) - set(all_views))
         if not views or unknown:
             raise ValueError(

@@ -9,8 +9,8 @@ from mmseg.registry import HOOKS
 from ...utils import PSEUDO_LABEL_DIR, is_complete_round, load_teacher
 from ..rounds import ROUND_INFO, check_resumed_rounds, check_rounds
 from ..runner_utils import (build_pseudo_labeler, check_self_training_setup,
-                            load_weights, optimizer_summary,
-                            restart_data_workers, save_weights, unwrap_model)
+                            load_weights, optimizer_summary, save_weights,
+                            unwrap_model)
 
 #: Student initialisation at the start of a round.
 STUDENT_INITS = ('teacher', 'initial')
@@ -27,15 +27,16 @@ class PseudoLabelHook(Hook):
     unlabeled image and the next round trains a student on them, which then
     becomes the teacher. The hook decides when, and nothing else: a
     :class:`PseudoLabeler` makes and owns each round's labels
-    (``work_dir/pseudo_labels/round_<r>/``), :class:`SemiSegDataset` reads
-    them, :class:`SemiSegSampler` makes the batches. It runs after
+    (``work_dir/pseudo_labels/round_<r>/``), :class:`SelfTrainingLoop`
+    trains the round on a loader built with them. It runs after
     ``CheckpointHook`` (priority ``LOWEST``), so a resumed run relabels an
     interrupted pass, reuses complete rounds and never reads a partial one.
 
     The rounds are given here and nowhere else: the config's
     ``default_hooks.pseudo_label.round_iters``. :class:`SelfTrainingLoop`
     (``train_cfg``) derives the run's length, the validation and checkpoint
-    intervals and the round schedulers from them. The current round is
+    intervals and the round schedulers from them, and owns each round's
+    data. The current round is
     published on the runner's message hub (runtime info
     :data:`~mmseg_sb.engine.rounds.ROUND_INFO`) for schedulers, hooks and
     logs.
@@ -172,18 +173,16 @@ class PseudoLabelHook(Hook):
                 previews=self.num_previews,
                 visualizer=runner.visualizer,
                 step=runner.iter + 1)
-        dataset = runner.train_dataloader.dataset
-        dataset.set_pseudo_label_dir(label_dir)
+        runner.train_loop.train_on_round(label_dir)
         # The student starts at the round's first iteration, after the
         # validation that the loop runs at the end of the previous round.
         self._student_pending = at_start
-        restart_data_workers(runner)
         self._publish(runner, r)
-        runner.logger.info(f'PseudoLabelHook: round {r} trains on '
-                           f'{dataset.num_labeled} labeled and '
-                           f'{dataset.num_unlabeled} pseudo-labeled images '
-                           f'from {label_dir}; optimizer param groups: '
-                           f'{optimizer_summary(runner)}.')
+        runner.logger.info(
+            f'PseudoLabelHook: round {r} trains on '
+            f'{len(runner.train_loop.unlabeled_dataset)} pseudo-labeled '
+            f'images from {label_dir}; optimizer param groups: '
+            f'{optimizer_summary(runner)}.')
 
     def _publish(self, runner: Runner, r: int) -> None:
         """Make ``r`` the current round, for the hook and the message

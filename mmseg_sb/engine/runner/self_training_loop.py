@@ -1,12 +1,15 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
 import copy
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+import logging
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from mmengine.hooks import CheckpointHook
+from mmengine.logging import print_log
 from mmengine.runner import IterBasedTrainLoop, Runner
 from torch.utils.data import DataLoader
 
-from mmseg.registry import LOOPS, PARAM_SCHEDULERS
+from mmseg.registry import DATASETS, LOOPS, PARAM_SCHEDULERS
+from ...datasets import PseudoLabeledDataset
 from ..hooks import PseudoLabelHook
 from ..rounds import ROUNDS_KEY, Rounds
 from ..schedulers import RoundPolyParamScheduler
@@ -14,8 +17,9 @@ from ..schedulers import RoundPolyParamScheduler
 
 @LOOPS.register_module()
 class SelfTrainingLoop(IterBasedTrainLoop):
-    """MMEngine's ``IterBasedTrainLoop`` whose length, intervals and
-    schedules follow the rounds of the run's :class:`PseudoLabelHook`.
+    """MMEngine's ``IterBasedTrainLoop`` whose length, intervals,
+    schedules and data follow the rounds of the run's
+    :class:`PseudoLabelHook`.
 
     The rounds are given once, in ``default_hooks.pseudo_label.round_iters``
     (a leaf config or ``--cfg-options`` changes them with that one key).
@@ -34,9 +38,18 @@ class SelfTrainingLoop(IterBasedTrainLoop):
     A value given anyway that disagrees (``train_cfg.max_iters``, a
     scheduler's ``round_iters``) is an error naming the key to remove.
 
+    The loop owns each round's data. Round 0 (the teacher) trains on
+    ``train_dataloader``. Each student round trains on a loader built anew
+    from ``student_dataloader`` (:meth:`train_on_round`), whose
+    :class:`PseudoLabeledDataset` parts read that round's labels; a resumed
+    run skips only the batches of its round already trained.
+
     Args:
         runner (Runner): The runner; its hooks include a PseudoLabelHook.
-        dataloader (DataLoader | dict): The training dataloader.
+        dataloader (DataLoader | dict): The training dataloader of round 0.
+        student_dataloader (dict): Config of the student rounds' loader; it
+            holds the unlabeled images as :class:`PseudoLabeledDataset`
+            parts (without ``label_dir``), all over the same images.
         max_iters (int, optional): Must equal the rounds' sum if given.
             Defaults to None.
         val_begin (int): Iteration of the first validation. Defaults to 1.
@@ -50,6 +63,7 @@ class SelfTrainingLoop(IterBasedTrainLoop):
             self,
             runner: Runner,
             dataloader: Union[DataLoader, Dict],
+            student_dataloader: dict,
             max_iters: Optional[int] = None,
             val_begin: int = 1,
             val_interval: Optional[int] = None,
@@ -67,6 +81,14 @@ class SelfTrainingLoop(IterBasedTrainLoop):
         super().__init__(runner, dataloader, rounds.total, val_begin, interval,
                          dynamic_intervals)
         self.rounds = rounds
+        self.unlabeled_dataset = self._unlabeled_dataset(student_dataloader)
+        self.student_dataloader = copy.deepcopy(student_dataloader)
+        _check_batch_size('train_dataloader', self.dataloader.batch_size,
+                          getattr(self.dataloader.sampler, 'batch_size', None))
+        _check_batch_size('train_cfg.student_dataloader',
+                          student_dataloader.get('batch_size'),
+                          student_dataloader.get('sampler',
+                                                 {}).get('batch_size'))
         for hook in runner.hooks:
             if isinstance(hook, CheckpointHook) and not hook.by_epoch:
                 interval = rounds.interval(hook.interval)
@@ -75,6 +97,72 @@ class SelfTrainingLoop(IterBasedTrainLoop):
                 hook.interval = interval
         runner.param_schedulers = self._with_rounds(runner.param_schedulers,
                                                     rounds)
+
+    def train_on_round(self, label_dir: str) -> None:
+        """Train from the next batch on a loader built from
+        ``student_dataloader`` with the labels of ``label_dir``, a complete
+        round; the previous loader, its workers and prefetched batches are
+        dropped."""
+        cfg = copy.deepcopy(self.student_dataloader)
+        for dataset in _pseudo_labeled_cfgs(cfg):
+            dataset['label_dir'] = label_dir
+        self.dataloader = self.runner.build_dataloader(
+            cfg,
+            seed=self.runner.seed,
+            diff_rank_seed=self.runner.cfg.get('randomness', {}).get(
+                'diff_rank_seed', False))
+        self.dataloader_iterator = _endless(self.dataloader)
+
+    def run(self) -> None:
+        """``IterBasedTrainLoop.run``, except that a resumed run skips only
+        the batches of its own round (each round starts its data anew)."""
+        self.runner.call_hook('before_train')
+        self.runner.call_hook('before_train_epoch')
+        skip = self._iter - self.rounds.starts[self.rounds.of(self._iter)] \
+            if self._iter < self._max_iters else 0
+        if skip > 0:
+            print_log(
+                f'Advance dataloader {skip} steps to skip data of this round '
+                'that has already been trained',
+                logger='current',
+                level=logging.WARNING)
+            for _ in range(skip):
+                next(self.dataloader_iterator)
+        while self._iter < self._max_iters and not self.stop_training:
+            self.runner.model.train()
+            self.run_iter(next(self.dataloader_iterator))
+            self._decide_current_val_interval()
+            if (self.runner.val_loop is not None
+                    and self._iter >= self.val_begin
+                    and (self._iter % self.val_interval == 0
+                         or self._iter == self._max_iters)):
+                self.runner.val_loop.run()
+        self.runner.call_hook('after_train_epoch')
+        self.runner.call_hook('after_train')
+        return self.runner.model
+
+    @staticmethod
+    def _unlabeled_dataset(student_dataloader: dict) -> PseudoLabeledDataset:
+        """The unlabeled images (without labels) of the student loader's
+        :class:`PseudoLabeledDataset` parts, which must all hold them."""
+        if not isinstance(student_dataloader, dict):
+            raise TypeError(
+                'SelfTrainingLoop student_dataloader must be a dataloader '
+                f'config, got {type(student_dataloader).__name__}.')
+        parts = list(_pseudo_labeled_cfgs(student_dataloader))
+        images = [
+            {k: v
+             for k, v in p['dataset'].items() if k != 'pipeline'}
+            for p in parts
+        ]
+        if not parts or any(i != images[0] for i in images):
+            raise ValueError(
+                'SelfTrainingLoop student_dataloader needs one set of '
+                'unlabeled images, as PseudoLabeledDataset parts that differ '
+                f'only in their pipeline; found {len(parts)} parts over '
+                f'{len({repr(i) for i in images})} sets. Wrap the unlabeled '
+                'dataset as dict(type="PseudoLabeledDataset", dataset=...).')
+        return DATASETS.build(dict(parts[0], label_dir=None, lazy_init=True))
 
     @staticmethod
     def _rounds_of(runner: Runner) -> Rounds:
@@ -121,3 +209,32 @@ class SelfTrainingLoop(IterBasedTrainLoop):
                 'remove round_iters from the scheduler: SelfTrainingLoop '
                 'fills it in.')
         return dict(copy.deepcopy(schedulers), round_iters=rounds.iters)
+
+
+def _pseudo_labeled_cfgs(cfg) -> Iterator[dict]:
+    """Every :class:`PseudoLabeledDataset` config inside ``cfg``."""
+    if isinstance(cfg, dict):
+        if cfg.get('type') in ('PseudoLabeledDataset', PseudoLabeledDataset):
+            yield cfg
+            return
+        for value in cfg.values():
+            yield from _pseudo_labeled_cfgs(value)
+    elif isinstance(cfg, (list, tuple)):
+        for value in cfg:
+            yield from _pseudo_labeled_cfgs(value)
+
+
+def _endless(loader: DataLoader) -> Iterator:
+    """The batches of ``loader``, pass after pass."""
+    while True:
+        yield from loader
+
+
+def _check_batch_size(key: str, batch_size: Optional[int],
+                      sampler_batch_size: Optional[int]) -> None:
+    """A ``ValueError`` if a loader's sampler makes batches of another size
+    than the loader's ``batch_size``."""
+    if sampler_batch_size is not None and sampler_batch_size != batch_size:
+        raise ValueError(
+            f'{key}.sampler.batch_size={sampler_batch_size} differs from '
+            f'{key}.batch_size={batch_size}; set them to the same value.')

@@ -5,6 +5,7 @@ from numbers import Real
 from typing import Any, Dict, Sequence, Tuple
 
 from mmseg.utils import OptConfigType
+from ..data_preprocessors import MultiViewDataPreProcessor
 from ..layers import DSBN
 
 
@@ -17,7 +18,10 @@ class SemiSegmentorMixin:
     :meth:`parse_semi_train_cfg` over the class's
     ``default_semi_train_cfg``. Losses are logged as ``sup.<head>.loss_*``
     and ``unsup.loss_<term>``, weighted by
-    :func:`mmseg_sb.models.utils.reweight_loss_dict`.
+    :func:`mmseg_sb.models.utils.reweight_loss_dict`. Training batches are
+    views (:class:`mmseg_sb.datasets.MultiView`), so the model's
+    ``data_preprocessor`` is wrapped in a :class:`MultiViewDataPreProcessor`,
+    which passes plain batches (validation, test) through unchanged.
 
     The plain form is what export to plain MMSeg writes: a model config
     (:meth:`plain_model_cfg`) and a state dict (:meth:`plain_state_dict`)
@@ -44,15 +48,27 @@ class SemiSegmentorMixin:
     teacher_optional_keys: Tuple[str, ...] = ()
     default_semi_train_cfg: Dict[str, Any] = {}
 
+    def __init__(self,
+                 data_preprocessor: OptConfigType = None,
+                 **kwargs) -> None:
+        super().__init__(
+            data_preprocessor=MultiViewDataPreProcessor.wrap_cfg(
+                data_preprocessor),
+            **kwargs)
+
     @classmethod
     def plain_model_cfg(cls, model_cfg: dict) -> dict:
         """A deep copy of ``model_cfg`` with ``type`` = :attr:`plain_type`,
-        without :attr:`method_keys`, and with plain norm layers in place of
-        DSBN (:meth:`DSBN.plain_norm_cfg`)."""
+        without :attr:`method_keys`, with plain norm layers in place of DSBN
+        (:meth:`DSBN.plain_norm_cfg`) and the preprocessor that
+        :class:`MultiViewDataPreProcessor` wraps."""
         cfg = copy.deepcopy(model_cfg)
         cfg['type'] = cls.plain_type
         for key in cls.method_keys:
             cfg.pop(key, None)
+        if 'data_preprocessor' in cfg:
+            cfg['data_preprocessor'] = MultiViewDataPreProcessor.plain_cfg(
+                cfg['data_preprocessor'])
         return DSBN.plain_norm_cfg(cfg)
 
     @classmethod

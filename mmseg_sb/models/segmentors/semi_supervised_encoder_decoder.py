@@ -1,5 +1,5 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
-from typing import List, Tuple
+from typing import Dict, List, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -9,7 +9,7 @@ from mmseg.models.segmentors import EncoderDecoder
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, SampleList, add_prefix
-from ...utils import IS_PSEUDO, STRONG, VIEW, WEAK
+from ...utils import IS_PSEUDO, STRONG, WEAK
 from ..layers import convert_to_dsbn, dsbn_modules, dsbn_split
 from ..utils import SUP_PREFIX, UNSUP_PREFIX, reweight_loss_dict
 from .semi_segmentor_mixin import SemiSegmentorMixin
@@ -33,12 +33,14 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
     images in a weak and a strong view.
 
     Yuan et al., "A Simple Baseline for Semi-supervised Semantic Segmentation
-    with Strong Data Augmentation", ICCV 2021. A training batch is laid out as
-    ``[weak view | strong view]`` (metainfo ``view``, see
-    :class:`mmseg_sb.datasets.SemiSegSampler`); each half may hold labeled
-    and pseudo-labeled samples (metainfo ``is_pseudo``) in any order. One
-    forward pass runs over the whole batch, with every :class:`DSBN` layer
-    splitting it at the weak/strong boundary. The loss of each sample follows
+    with Strong Data Augmentation", ICCV 2021. A student's training batch has
+    a ``'weak'`` and a ``'strong'`` view (see
+    :class:`mmseg_sb.datasets.MultiView` and
+    :class:`mmseg_sb.datasets.MultiSourceSampler`); each may hold labeled and
+    pseudo-labeled samples (metainfo ``is_pseudo``) in any order. A plain
+    batch (the teacher's, round 0) is all weak. One forward pass runs over
+    ``[weak | strong]``, with every :class:`DSBN` layer splitting it at the
+    boundary. The loss of each sample follows
     its kind, wherever it sits: the decode and auxiliary heads compute
     MMSeg's own losses on the labeled samples; ``unsup_loss`` (the
     self-correction loss by default) is computed on the decode head's logits
@@ -53,7 +55,7 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
 
     .. code:: text
 
-     loss(): _num_weak() -> dsbn_split(num_weak) {
+     loss(): _weak_then_strong() -> dsbn_split(num_weak) {
                  extract_feat() -> decode_head.forward()
                  -> auxiliary_head.forward() (optional) }
              -> _sup_loss(): decode_head.loss_by_feat()
@@ -102,15 +104,16 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
             convert_to_dsbn(self)
         self.register_buffer(self.AUX_TRAINED, torch.tensor(False))
 
-    def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
-        """Losses of a batch ``[weak view | strong view]``.
+    def loss(self, inputs: Union[Tensor, Dict[str, Tensor]],
+             data_samples: Union[SampleList, Dict[str, SampleList]]) -> dict:
+        """Losses of a batch of weak and strong views.
 
         Args:
-            inputs (Tensor): Images of shape (N, C, H, W).
-            data_samples (list[:obj:`SegDataSample`]): Samples with
-                ``gt_sem_seg`` (ground truth or pseudo labels) and metainfo
-                ``is_pseudo`` and ``view`` (both default to a labeled, weak
-                sample).
+            inputs (Tensor | dict[str, Tensor]): Images (N, C, H, W), by
+                view (``'weak'``, ``'strong'``) or all weak.
+            data_samples (list[:obj:`SegDataSample`] | dict): Samples (by
+                view, as ``inputs``) with ``gt_sem_seg`` (ground truth or
+                pseudo labels) and metainfo ``is_pseudo`` (default False).
 
         Returns:
             dict[str, Tensor]: MMSeg's head losses prefixed ``sup.`` (e.g.
@@ -118,7 +121,8 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
             labeled samples, and ``unsup.<loss_name>`` (``unsup.loss_sc``),
             if it has pseudo-labeled ones.
         """
-        num_weak = self._num_weak(data_samples)
+        inputs, data_samples, num_weak = self._weak_then_strong(
+            inputs, data_samples)
         if num_weak < len(data_samples):
             self._start_aux_branch()
         with dsbn_split(self, num_weak):
@@ -150,19 +154,25 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
                     UNSUP_PREFIX))
         return losses
 
-    def _num_weak(self, data_samples: SampleList) -> int:
-        """The number of weakly augmented samples, which must come first."""
-        views = [s.metainfo.get(VIEW, WEAK) for s in data_samples]
-        if any(v not in (WEAK, STRONG) for v in views):
-            raise ValueError(f'{type(self).__name__} got views {views}; '
-                             f'each must be {WEAK!r} or {STRONG!r}.')
-        num_weak = views.count(WEAK)
-        if STRONG in views[:num_weak]:
+    def _weak_then_strong(
+        self, inputs: Union[Tensor, Dict[str, Tensor]],
+        data_samples: Union[SampleList, Dict[str, SampleList]]
+    ) -> Tuple[Tensor, SampleList, int]:
+        """The batch as ``[weak | strong]`` and the number of weak samples,
+        where DSBN splits it; a plain batch is all weak."""
+        if not isinstance(inputs, dict):
+            return inputs, data_samples, len(data_samples)
+        views = [v for v in (WEAK, STRONG) if v in inputs]
+        if not views or len(views) != len(inputs):
             raise ValueError(
-                f'{type(self).__name__} needs the weak views first in the '
-                f'batch (DSBN splits there), got views {views}; use '
-                'SemiSegSampler.')
-        return num_weak
+                f'{type(self).__name__} trains on views {WEAK!r} and '
+                f'{STRONG!r}, got {sorted(inputs)}; pack each source with '
+                f'MultiView(views=dict({WEAK}=...)) or ({STRONG}=...).')
+        samples = [s for v in views for s in data_samples[v]]
+        if len(views) == 1:
+            return inputs[views[0]], samples, len(data_samples.get(WEAK, []))
+        return torch.cat([inputs[WEAK], inputs[STRONG]
+                          ]), samples, len(data_samples[WEAK])
 
     def _start_aux_branch(self) -> None:
         """Copy DSBN main into aux the first time strong views come."""

@@ -10,7 +10,6 @@ from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import OptConfigType, SampleList, add_prefix
 from ...utils import CUTMIX_BOX, STRONG_1, STRONG_2, SUP, WEAK
-from ..data_preprocessors import MultiViewDataPreProcessor
 from ..utils import (SUP_PREFIX, UNSUP_PREFIX, box_masks, cutmix, partners,
                      reweight_loss_dict)
 from .semi_segmentor_mixin import SemiSegmentorMixin
@@ -86,8 +85,6 @@ class UniMatchEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
             [0, 1), ``sup_weight`` and ``unsup_weight``, a weight per term:
             ``strong_1``, optionally ``strong_2`` (a second strong view) and
             ``fp`` (the feature stream; 0 or absent turns it off).
-        data_preprocessor (dict, optional): MMSeg's preprocessor config,
-            wrapped in a ``MultiViewDataPreProcessor`` unless it is one.
         **kwargs: The other arguments of :class:`EncoderDecoder`.
     """
 
@@ -96,14 +93,10 @@ class UniMatchEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
 
     def __init__(self,
                  semi_train_cfg: OptConfigType = None,
-                 data_preprocessor: OptConfigType = None,
                  **kwargs) -> None:
         cfg = self.parse_semi_train_cfg(semi_train_cfg)
         self._check_semi_train_cfg(cfg)
-        super().__init__(
-            data_preprocessor=MultiViewDataPreProcessor.wrap_cfg(
-                data_preprocessor),
-            **kwargs)
+        super().__init__(**kwargs)
         self.conf_thresh = cfg['conf_thresh']
         self.feature_dropout = cfg['feature_dropout']
         self.sup_weight = cfg['sup_weight']
@@ -132,16 +125,6 @@ class UniMatchEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
                 f'{cls.__name__} semi_train_cfg unsup_weight {FP}='
                 f'{weights[FP]} needs feature_dropout > 0 (the paper: 0.5); '
                 'or set it to 0.')
-
-    @classmethod
-    def plain_model_cfg(cls, model_cfg: dict) -> dict:
-        """See :meth:`SemiSegmentorMixin.plain_model_cfg`; the data
-        preprocessor is the one :class:`MultiViewDataPreProcessor` wraps."""
-        cfg = super().plain_model_cfg(model_cfg)
-        if 'data_preprocessor' in cfg:
-            cfg['data_preprocessor'] = MultiViewDataPreProcessor.plain_cfg(
-                cfg['data_preprocessor'])
-        return cfg
 
     @property
     def use_fp(self) -> bool:

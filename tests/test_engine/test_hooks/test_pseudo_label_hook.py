@@ -30,10 +30,10 @@ class BatchRecorderHook(Hook):
         self.optim = {}
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
-        samples = data_batch['data_samples']
-        self.batches[runner.iter] = [(s.is_pseudo, s.seg_map_path)
-                                     for s in samples]
-        self.views[runner.iter] = [s.view for s in samples]
+        views, samples = views_and_samples(data_batch['data_samples'])
+        self.batches[runner.iter] = [(s.get('is_pseudo', False),
+                                      s.seg_map_path) for s in samples]
+        self.views[runner.iter] = views
         model = runner.model
         names = {id(p): n for n, p in model.named_parameters()}
         groups = {
@@ -44,6 +44,19 @@ class BatchRecorderHook(Hook):
             part: (groups[part]['lr'], groups[part]['weight_decay'])
             for part in ('backbone', 'decode_head')
         }
+
+
+def views_and_samples(samples):
+    """Each sample of a collated batch with its view: a plain batch's are
+    weak, a multi-view batch's are in the one view each sample has."""
+    if not isinstance(samples, dict):
+        return ['weak'] * len(samples), samples
+    pairs = [
+        next((view, column[i]) for view, column in samples.items()
+             if column[i] is not None)
+        for i in range(len(next(iter(samples.values()))))
+    ]
+    return [v for v, _ in pairs], [s for _, s in pairs]
 
 
 def recorder(runner):
@@ -59,8 +72,9 @@ def label_files(folder):
 def test_two_rounds_end_to_end(semi_runner_cfg):
     cfg = semi_runner_cfg(round_iters=(4, 3, 3))
     cfg.custom_hooks.append(dict(type='BatchRecorderHook'))
-    cfg.train_dataloader.num_workers = 2
-    cfg.train_dataloader.persistent_workers = True
+    for loader in (cfg.train_dataloader, cfg.train_cfg.student_dataloader):
+        loader.num_workers = 2
+        loader.persistent_workers = True
     runner = Runner.from_cfg(cfg)
     runner.train()
     root = osp.join(cfg.work_dir, 'pseudo_labels')
@@ -243,7 +257,8 @@ def test_setup_errors_before_training(semi_runner_cfg, cityscapes_root,
     with open(osp.join(cityscapes_root, 'splits/tiny/unlabeled.txt')) as f:
         overlap.write_text(first + f.read())
     cfg = semi_runner_cfg()
-    cfg.train_dataloader.dataset.unlabeled.ann_file = str(overlap)
+    cfg.train_cfg.student_dataloader.dataset.unlabeled.dataset.ann_file = \
+        str(overlap)
     with pytest.raises(ValueError, match='both labeled and unlabeled'):
         Runner.from_cfg(cfg).train()
     # max_iters that disagrees with the rounds.
@@ -253,8 +268,8 @@ def test_setup_errors_before_training(semi_runner_cfg, cityscapes_root,
         Runner.from_cfg(cfg).train()
     # Sampler and dataloader batch sizes that disagree.
     cfg = semi_runner_cfg()
-    cfg.train_dataloader.batch_size = 3
-    with pytest.raises(ValueError, match='batch_size=4 differs'):
+    cfg.train_cfg.student_dataloader.batch_size = 3
+    with pytest.raises(ValueError, match='sampler.batch_size=4 differs'):
         Runner.from_cfg(cfg).train()
 
 

@@ -60,6 +60,18 @@ def make_batch(num_sup, num_pseudo, size=32, seed=0, pseudo=None, views=None):
     return inputs, samples
 
 
+def by_view(inputs, samples):
+    """The training batch that MultiViewDataPreProcessor gives: images and
+    samples by view (weak first, as ``make_batch`` lays them out)."""
+    views = [s.metainfo['view'] for s in samples]
+    num_weak = views.count('weak')
+    assert views == ['weak'] * num_weak + ['strong'] * (len(views) - num_weak)
+    parts = dict(weak=slice(0, num_weak), strong=slice(num_weak, None))
+    parts = {v: p for v, p in parts.items() if v in views}
+    return ({v: inputs[p] for v, p in parts.items()},
+            {v: samples[p] for v, p in parts.items()})
+
+
 def plain_twin(semi, cfg, branch='main'):
     """MMSeg's EncoderDecoder with the weights of one DSBN branch."""
     plain_cfg = copy.deepcopy(cfg)
@@ -86,7 +98,7 @@ def test_losses_match_mmseg_on_each_part(tiny_model_cfg, make_cfg):
         isinstance(m, _BatchNorm) and not isinstance(p, DSBN)
         for p in semi.modules() for m in p.children())
     inputs, samples = make_batch(2, 2)
-    losses = semi.loss(inputs, samples)
+    losses = semi.loss(*by_view(inputs, samples))
 
     sup_ref = plain_twin(semi, cfg, 'main').loss(inputs[:2], samples[:2])
     for key, value in sup_ref.items():
@@ -112,14 +124,14 @@ def test_union_batch_loss_follows_each_samples_kind(tiny_model_cfg, make_cfg):
     torch.manual_seed(0)
     semi = MODELS.build(cfg).train()
     with torch.no_grad():  # make the branches differ once aux is started
-        semi.loss(*make_batch(2, 2))
+        semi.loss(*by_view(*make_batch(2, 2)))
         for m in semi.modules():
             if isinstance(m, DSBN):
                 m.aux.weight.mul_(1.5)
     pseudo = [True, False, False, True, False]
     views = ['weak', 'weak', 'strong', 'strong', 'strong']
     inputs, samples = make_batch(0, 0, pseudo=pseudo, views=views)
-    losses = semi.loss(inputs, samples)
+    losses = semi.loss(*by_view(inputs, samples))
 
     # Reference: each half through its own branch (its own batch
     # statistics), then each sample's loss by its kind.
@@ -151,8 +163,8 @@ def test_union_batch_loss_follows_each_samples_kind(tiny_model_cfg, make_cfg):
                                SelfCorrectionLoss()(unsup_logits, labels))
     assert set(losses) == {f'sup.{k}' for k in sup_ref} | {'unsup.loss_sc'}
     # A batch of pseudo-labeled samples only has no supervised loss.
-    only_pseudo = semi.loss(*make_batch(
-        0, 0, pseudo=[True] * 4, views=['weak', 'weak', 'strong', 'strong']))
+    only_pseudo = semi.loss(*by_view(*make_batch(
+        0, 0, pseudo=[True] * 4, views=['weak', 'weak', 'strong', 'strong'])))
     assert set(only_pseudo) == {'unsup.loss_sc'}
 
 
@@ -160,7 +172,7 @@ def test_labeled_only_batch_is_mmseg_supervised(tiny_model_cfg):
     cfg = deeplab_cfg(tiny_model_cfg)
     semi = MODELS.build(cfg).train()
     inputs, samples = make_batch(4, 0)
-    losses = semi.loss(inputs, samples)
+    losses = semi.loss(*by_view(inputs, samples))
     ref = plain_twin(semi, cfg).loss(inputs, samples)
     assert set(losses) == {f'sup.{k}' for k in ref}
     for key, value in ref.items():
@@ -177,8 +189,8 @@ def test_unsup_weight_and_gradients(tiny_model_cfg):
     weighted = MODELS.build(cfg2).train()
     weighted.load_state_dict(base.state_dict())
     inputs, samples = make_batch(2, 2)
-    full = base.loss(inputs, samples)
-    half = weighted.loss(inputs, samples)
+    full = base.loss(*by_view(inputs, samples))
+    half = weighted.loss(*by_view(inputs, samples))
     torch.testing.assert_close(half['unsup.loss_sc'],
                                0.5 * full['unsup.loss_sc'])
     sum(v for k, v in full.items() if 'loss' in k).backward()
@@ -194,7 +206,8 @@ def test_sup_weight_scales_the_labeled_losses_only(tiny_model_cfg):
     weighted = MODELS.build(cfg).train()
     weighted.load_state_dict(base.state_dict())
     inputs, samples = make_batch(2, 2)
-    a, b = base.loss(inputs, samples), weighted.loss(inputs, samples)
+    batch = by_view(inputs, samples)
+    a, b = base.loss(*batch), weighted.loss(*batch)
     assert list(a) == list(b)
     for key in ('sup.decode.loss_ce', 'sup.aux.loss_ce'):
         torch.testing.assert_close(b[key], 2.0 * a[key])
@@ -207,12 +220,12 @@ def test_aux_branch_starts_as_copy_of_trained_main(tiny_model_cfg):
     bn = semi.backbone.layer1[0].bn1
     with torch.no_grad():  # as if round 0 had trained main
         bn.main.weight.add_(1.0)
-    semi.loss(*make_batch(2, 2))
+    semi.loss(*by_view(*make_batch(2, 2)))
     torch.testing.assert_close(bn.aux.weight, bn.main.weight)
     assert bool(semi.dsbn_aux_trained)
     with torch.no_grad():  # aux trained now: not overwritten again
         bn.aux.weight.add_(5.0)
-    semi.loss(*make_batch(2, 2))
+    semi.loss(*by_view(*make_batch(2, 2)))
     assert not torch.allclose(bn.aux.weight, bn.main.weight)
 
 
@@ -237,14 +250,25 @@ def test_predict_matches_encoder_decoder(tiny_model_cfg):
     assert out[0].pred_sem_seg.data.shape == (1, 32, 32)
 
 
-def test_strong_before_weak_raises(tiny_model_cfg):
+def test_views_other_than_weak_and_strong_raise(tiny_model_cfg):
     semi = MODELS.build(deeplab_cfg(tiny_model_cfg)).train()
-    inputs, samples = make_batch(2, 2)
-    with pytest.raises(ValueError, match='weak views first'):
-        semi.loss(inputs.flip(0), samples[::-1])
-    samples[0].set_metainfo(dict(view='medium'))
-    with pytest.raises(ValueError, match="'medium'"):
+    inputs, samples = by_view(*make_batch(2, 2))
+    inputs['medium'], samples['medium'] = inputs['weak'], samples['weak']
+    with pytest.raises(ValueError, match="got \\['medium', 'strong', 'weak'\\]"):
         semi.loss(inputs, samples)
+
+
+def test_plain_batch_is_all_weak(tiny_model_cfg):
+    """A plain batch (the teacher's loader) trains like a weak view."""
+    cfg = deeplab_cfg(tiny_model_cfg)
+    semi = MODELS.build(cfg).train()
+    inputs, samples = make_batch(4, 0)
+    plain = semi.loss(inputs, samples)
+    views = semi.loss(*by_view(inputs, samples))
+    assert list(plain) == list(views)
+    for key, value in plain.items():
+        torch.testing.assert_close(views[key], value)
+    assert not bool(semi.dsbn_aux_trained)
 
 
 def test_without_dsbn_and_bad_semi_cfg(tiny_model_cfg):
@@ -252,7 +276,7 @@ def test_without_dsbn_and_bad_semi_cfg(tiny_model_cfg):
     cfg['semi_train_cfg'] = dict(use_dsbn=False)
     semi = MODELS.build(cfg)
     assert not any(isinstance(m, DSBN) for m in semi.modules())
-    semi.train().loss(*make_batch(2, 2))
+    semi.train().loss(*by_view(*make_batch(2, 2)))
     cfg['semi_train_cfg'] = dict(use_dsbm=True)
     with pytest.raises(ValueError, match='use_dsbm'):
         MODELS.build(cfg)
