@@ -78,9 +78,10 @@ def prepare_data(cfg, data_root, size):
     shutil.rmtree(data_root, ignore_errors=True)
     names = make_synthetic_cityscapes(
         data_root, dict(train=NUM_LABELED + NUM_UNLABELED, val=NUM_VAL), size)
-    train = cfg.train_dataloader.dataset
-    for part, items in ((train.labeled, names['train'][:NUM_LABELED]),
-                        (train.unlabeled, names['train'][NUM_LABELED:])):
+    student = cfg.train_cfg.student_dataloader.dataset
+    for part, items in ((student.labeled, names['train'][:NUM_LABELED]),
+                        (student.unlabeled.dataset,
+                         names['train'][NUM_LABELED:])):
         path = osp.join(data_root, part.ann_file)
         os.makedirs(osp.dirname(path), exist_ok=True)
         with open(path, 'w') as f:
@@ -104,7 +105,8 @@ def build_cfg(args, data_root, work_dir):
         'default_hooks.checkpoint.interval': args.iters,
         'default_hooks.logger.interval': 10,
     }
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+    for loader in ('train_dataloader', 'train_cfg.student_dataloader',
+                   'val_dataloader', 'test_dataloader'):
         options[f'{loader}.num_workers'] = workers
         options[f'{loader}.persistent_workers'] = workers > 0
     if args.amp:

@@ -73,9 +73,10 @@ def make_wrapper(model, precision, device):
     raise NotImplementedError('fp16 autocast needs a GPU')
 
 
-def make_batch(pseudo, crop, seed=0):
-    """A packed batch as the dataloader gives it (uint8 CHW images): a weak
-    then a strong half, ``pseudo[i]`` telling each sample's kind."""
+def make_batch(pseudo, crop, seed=0, views=True):
+    """A collated batch as the dataloader gives it (uint8 CHW images): a weak
+    then a strong half, ``pseudo[i]`` telling each sample's kind; by view
+    (a student's batch), or without views (MMSeg's supervised batch)."""
     g = torch.Generator().manual_seed(seed)
     inputs, samples = [], []
     h, w = crop
@@ -88,11 +89,15 @@ def make_batch(pseudo, crop, seed=0):
                 img_shape=crop,
                 ori_shape=crop,
                 pad_shape=crop,
-                is_pseudo=is_pseudo,
-                view='weak' if i < len(pseudo) // 2 else 'strong'))
+                is_pseudo=is_pseudo))
         s.gt_sem_seg = PixelData(data=label)
         samples.append(s)
-    return dict(inputs=inputs, data_samples=samples)
+    if not views:
+        return dict(inputs=inputs, data_samples=samples)
+    half = len(pseudo) // 2
+    return dict(
+        inputs=dict(weak=inputs[:half], strong=inputs[half:]),
+        data_samples=dict(weak=samples[:half], strong=samples[half:]))
 
 
 def make_multi_view_batch(crop, num_sup=2, num_unsup=2, seed=0):
@@ -147,7 +152,7 @@ def setup(variant, depth, crop, device, precision='fp32'):
     wrapper = make_wrapper(model, precision, device)
     batch = dict(
         ours=lambda: make_batch([False, True, True, True], crop),
-        mmseg=lambda: make_batch([False] * 4, crop),
+        mmseg=lambda: make_batch([False] * 4, crop, views=False),
         unimatch=lambda: make_multi_view_batch(crop))[variant]()
     return model, wrapper, batch
 

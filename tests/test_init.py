@@ -28,8 +28,8 @@ expected = {MODELS: ['SemiSupervisedEncoderDecoder', 'DSBN',
                      'FixMatchEncoderDecoder', 'MultiViewDataPreProcessor'],
             TRANSFORMS: ['StrongAugment', 'MultiView', 'RandomCutMixBox',
                          'ColorJitter', 'GaussianBlur'],
-            DATASETS: ['SemiSegDataset'],
-            DATA_SAMPLERS: ['SemiSegSampler', 'MultiSourceSampler'],
+            DATASETS: ['SelfTrainingDataset', 'PseudoLabeledDataset'],
+            DATA_SAMPLERS: ['MultiSourceSampler'],
             HOOKS: ['PseudoLabelHook', 'ExportModelHook'],
             PARAM_SCHEDULERS: ['RoundPolyLR', 'RoundPolyParamScheduler']}
 for registry, names in expected.items():

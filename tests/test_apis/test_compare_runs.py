@@ -23,13 +23,14 @@ load_from = 'work_dirs/sup/iter_100.pth'
 """
 SB_CONFIG = """
 model = dict(type='SemiSupervisedEncoderDecoder', test_cfg=dict(mode='slide'))
-train_dataloader = dict(dataset=dict(
-    type='SemiSegDataset',
-    labeled=dict(data_root='{root}', ann_file='splits/a/labeled.txt'),
-    unlabeled=dict(data_root='{root}', ann_file='splits/a/unlabeled.txt')))
+labeled = dict(data_root='{root}', ann_file='splits/a/labeled.txt')
+train_dataloader = dict(dataset=labeled)
 val_dataloader = dict(dataset=dict(
     data_root='{root}', data_prefix=dict(img_path='leftImg8bit/val')))
-train_cfg = dict(type='SelfTrainingLoop')
+train_cfg = dict(type='SelfTrainingLoop', student_dataloader=dict(dataset=dict(
+    type='SelfTrainingDataset', labeled=labeled,
+    unlabeled=dict(type='PseudoLabeledDataset', dataset=dict(
+        data_root='{root}', ann_file='splits/a/unlabeled.txt')))))
 default_hooks = dict(pseudo_label=dict(
     type='PseudoLabelHook', round_iters=[0, 6],
     teacher_checkpoint='t/iter_800.pth'))

@@ -9,6 +9,7 @@ import pytest
 from mmengine.config import Config
 
 from mmseg.registry import MODELS
+from mmseg_sb.apis.compare import labeled_part
 from mmseg_sb.datasets.splits import draw_split, write_ann_file
 from mmseg_sb.models import DSBN
 from mmseg_sb.testing import make_synthetic_cityscapes
@@ -38,13 +39,6 @@ def test_every_split_has_both_configs():
 
 #: Labeled images of the Cityscapes splits (of 2975 training images).
 NUM_LABELED = {'1-16': 186, '1-8': 372, '1-4': 744, '1-2': 1488}
-
-
-def labeled_part(cfg):
-    dataset = cfg.train_dataloader.dataset
-    if 'labeled' in dataset:
-        return dataset.labeled
-    return dataset.datasets[0] if 'datasets' in dataset else dataset
 
 
 def check_online(cfg, name):
@@ -89,29 +83,49 @@ def test_config_parses_and_builds(path):
     name = osp.basename(path)
     if name.startswith('sb_'):
         assert cfg.model.type == 'SemiSupervisedEncoderDecoder'
-        assert cfg.train_dataloader.dataset.type == 'SemiSegDataset'
-        assert cfg.train_dataloader.sampler.type == 'SemiSegSampler'
+        # Round 0 (the teacher): labeled images in the weak view.
+        teacher = cfg.train_dataloader
+        assert teacher.sampler.type == 'InfiniteSampler'
+        assert 'StrongAugment' not in [
+            t.type for t in teacher.dataset.pipeline
+        ]
         hook = cfg.default_hooks.pseudo_label
         assert hook.type == 'PseudoLabelHook'
         # The rounds are given once: the loop and schedulers follow them
         # (tests/test_engine/test_runner checks that they do).
-        assert cfg.train_cfg == dict(type='SelfTrainingLoop') or \
-            'max_iters' not in cfg.train_cfg
+        assert cfg.train_cfg.type == 'SelfTrainingLoop'
+        assert 'max_iters' not in cfg.train_cfg
         for scheduler in cfg.param_scheduler:
             assert 'round_iters' not in scheduler
-        # The release's settings (README's settings list).
-        assert cfg.train_dataloader.sampler.composition == 'union'
-        sampler = cfg.train_dataloader.sampler
-        assert sampler.batch_size == cfg.train_dataloader.batch_size
-        assert sampler.batch_size == 2 * sampler.num_weak  # halves
+        # The release's settings (README's settings list): each student
+        # batch is a weak and a strong half, each from the union of labeled
+        # and pseudo-labeled images.
+        student = cfg.train_cfg.student_dataloader
+        assert student.dataset.type == 'SelfTrainingDataset'
+        assert student.dataset.unlabeled.type == 'PseudoLabeledDataset'
+        sampler = student.sampler
+        assert sampler.type == 'MultiSourceSampler'
+        assert sampler.sources == [[0, 1], [2, 3]]  # 'union'
+        assert sampler.source_ratio == [1, 1]  # halves
+        assert sampler.batch_size == student.batch_size
+        assert student.batch_size == teacher.batch_size
         if 'cityscapes' in name:  # the release: 2 + 2 per GPU
-            assert sampler.num_weak == 2
-        strong = [t.type for t in cfg.train_dataloader.dataset.strong_pipeline]
+            assert student.batch_size == 4
+        weak, strong = student.dataset.views
+        assert [weak[-1].type, strong[-1].type] == ['MultiView'] * 2
+        assert (list(weak[-1].views), list(strong[-1].views)) == (['weak'],
+                                                                  ['strong'])
+        strong = [t.type for t in strong]
         assert strong.count('StrongAugment') == 1
         # Strong augmentation before the geometric weak ops.
         assert strong.index('StrongAugment') < strong.index('RandomResize')
-        weak = cfg.train_dataloader.dataset.pipeline
         assert 'StrongAugment' not in [t.type for t in weak]
+        # The students see the teacher's labeled images and weak pipeline.
+        assert student.dataset.labeled == {
+            k: v
+            for k, v in teacher.dataset.items() if k != 'pipeline'
+        }
+        assert weak[:-1] == teacher.dataset.pipeline[:-1]
         lr, wd = cfg.param_scheduler
         assert (lr.type, lr.round_mults, lr.eta_min) == ('RoundPolyLR',
                                                          [1.0, 0.2], 0.0)
@@ -139,6 +153,10 @@ def test_config_parses_and_builds(path):
     if 'cityscapes_1-' in name:
         split = name.split('_')[-1][:-3]
         assert labeled_part(cfg).ann_file == f'splits/{split}/labeled.txt'
+        if name.startswith('sb_'):
+            unlabeled = cfg.train_cfg.student_dataloader.dataset.unlabeled
+            assert unlabeled.dataset.ann_file == \
+                f'splits/{split}/unlabeled.txt'
     cfg.merge_from_dict(SHRINK)
     model = MODELS.build(cfg.model)
     has_dsbn = any(isinstance(m, DSBN) for m in model.modules())
@@ -163,13 +181,19 @@ def test_main_command_starts_on_cityscapes_shaped_data(tmp_path):
         'default_hooks.logger.interval=1', f'val_dataloader.dataset.data_root'
         f'={root}', 'val_dataloader.dataset.pipeline.1.scale=(64,32)'
     ]
-    key = 'train_dataloader.dataset'
+    key = 'train_cfg.student_dataloader.dataset'
     options += [
-        f'{key}.labeled.data_root={root}', f'{key}.unlabeled.data_root={root}',
-        f'{key}.pipeline.2.scale=(64,32)',
-        f'{key}.pipeline.3.crop_size=(32,32)',
-        f'{key}.strong_pipeline.3.scale=(64,32)',
-        f'{key}.strong_pipeline.4.crop_size=(32,32)'
+        f'train_dataloader.dataset.data_root={root}',
+        'train_dataloader.dataset.pipeline.2.scale=(64,32)',
+        'train_dataloader.dataset.pipeline.3.crop_size=(32,32)',
+        f'{key}.labeled.data_root={root}',
+        f'{key}.unlabeled.dataset.data_root={root}',
+        f'{key}.views.0.2.scale=(64,32)',
+        f'{key}.views.0.3.crop_size=(32,32)',
+        f'{key}.views.1.3.scale=(64,32)',
+        f'{key}.views.1.4.crop_size=(32,32)',
+        'train_cfg.student_dataloader.num_workers=0',
+        'train_cfg.student_dataloader.persistent_workers=False'
     ]
     result = subprocess.run(
         [

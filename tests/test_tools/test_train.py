@@ -24,6 +24,9 @@ def run_tool(args, cwd=REPO, env=None, timeout=600):
         timeout=timeout)
 
 
+STUDENT = 'train_cfg.student_dataloader'
+
+
 def loader_options(data_root):
     """--cfg-options: no data workers, and validation and test on the tiny
     data."""
@@ -43,10 +46,12 @@ def tiny_options(data_root, work_dir, rounds=(3, 3)):
     rounds = '[' + ','.join(str(r) for r in rounds) + ']'
     return [
         '--work-dir', work_dir, '--cfg-options',
-        f'train_dataloader.dataset.labeled.data_root={data_root}',
-        'train_dataloader.dataset.labeled.ann_file=splits/tiny/labeled.txt',
-        f'train_dataloader.dataset.unlabeled.data_root={data_root}',
-        'train_dataloader.dataset.unlabeled.ann_file='
+        f'train_dataloader.dataset.data_root={data_root}',
+        'train_dataloader.dataset.ann_file=splits/tiny/labeled.txt',
+        f'{STUDENT}.dataset.labeled.data_root={data_root}',
+        f'{STUDENT}.dataset.labeled.ann_file=splits/tiny/labeled.txt',
+        f'{STUDENT}.dataset.unlabeled.dataset.data_root={data_root}',
+        f'{STUDENT}.dataset.unlabeled.dataset.ann_file='
         'splits/tiny/unlabeled.txt', *loader_options(data_root),
         'model.decode_head.channels=16',
         f'default_hooks.pseudo_label.round_iters={rounds}',

@@ -1,6 +1,7 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
 import copy
 import logging
+import os.path as osp
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from mmengine.hooks import CheckpointHook
@@ -78,6 +79,8 @@ class SelfTrainingLoop(IterBasedTrainLoop):
         interval = rounds.interval(val_interval)
         self._log_change(runner, 'train_cfg.val_interval', val_interval,
                          interval)
+        _check_data_roots('train_dataloader', dataloader)
+        _check_data_roots('train_cfg.student_dataloader', student_dataloader)
         super().__init__(runner, dataloader, rounds.total, val_begin, interval,
                          dynamic_intervals)
         self.rounds = rounds
@@ -211,17 +214,35 @@ class SelfTrainingLoop(IterBasedTrainLoop):
         return dict(copy.deepcopy(schedulers), round_iters=rounds.iters)
 
 
-def _pseudo_labeled_cfgs(cfg) -> Iterator[dict]:
-    """Every :class:`PseudoLabeledDataset` config inside ``cfg``."""
+def _dicts(cfg) -> Iterator[dict]:
+    """Every dict inside ``cfg`` (itself included), depth first."""
     if isinstance(cfg, dict):
-        if cfg.get('type') in ('PseudoLabeledDataset', PseudoLabeledDataset):
-            yield cfg
-            return
+        yield cfg
         for value in cfg.values():
-            yield from _pseudo_labeled_cfgs(value)
+            yield from _dicts(value)
     elif isinstance(cfg, (list, tuple)):
         for value in cfg:
-            yield from _pseudo_labeled_cfgs(value)
+            yield from _dicts(value)
+
+
+def _pseudo_labeled_cfgs(cfg) -> List[dict]:
+    """Every :class:`PseudoLabeledDataset` config inside ``cfg``."""
+    return [
+        d for d in _dicts(cfg)
+        if d.get('type') in ('PseudoLabeledDataset', PseudoLabeledDataset)
+    ]
+
+
+def _check_data_roots(key: str, loader) -> None:
+    """A ``FileNotFoundError`` naming the first ``data_root`` of a loader
+    config that does not exist."""
+    for dataset in _dicts(loader):
+        root = dataset.get('data_root')
+        if isinstance(root, str) and root and not osp.isdir(root):
+            raise FileNotFoundError(
+                f'{key}: data_root {root} does not exist; prepare the data '
+                'as README.md describes, or point data_root at it (--cfg-'
+                f'options {key}.dataset...data_root=...).')
 
 
 def _endless(loader: DataLoader) -> Iterator:
