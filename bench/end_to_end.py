@@ -78,10 +78,10 @@ def prepare_data(cfg, data_root, size):
     shutil.rmtree(data_root, ignore_errors=True)
     names = make_synthetic_cityscapes(
         data_root, dict(train=NUM_LABELED + NUM_UNLABELED, val=NUM_VAL), size)
-    student = cfg.train_cfg.student_dataloader.dataset
-    for part, items in ((student.labeled, names['train'][:NUM_LABELED]),
-                        (student.unlabeled.dataset,
-                         names['train'][NUM_LABELED:])):
+    unlabeled = cfg.train_cfg.student_dataloader.dataset.unlabeled.dataset
+    for part, items in ((cfg.train_dataloader.dataset,
+                         names['train'][:NUM_LABELED]),
+                        (unlabeled, names['train'][NUM_LABELED:])):
         path = osp.join(data_root, part.ann_file)
         os.makedirs(osp.dirname(path), exist_ok=True)
         with open(path, 'w') as f:

@@ -1,7 +1,5 @@
 # Self-training, DeepLabV3+ R101, Cityscapes 1/8 split.
 _base_ = './_base_/sb_deeplabv3plus_r101-d8_cityscapes-769x769.py'
-labeled = dict(ann_file='splits/1-8/labeled.txt')
 unlabeled = dict(dataset=dict(ann_file='splits/1-8/unlabeled.txt'))
-train_dataloader = dict(dataset=labeled)
-train_cfg = dict(
-    student_dataloader=dict(dataset=dict(labeled=labeled, unlabeled=unlabeled)))
+train_dataloader = dict(dataset=dict(ann_file='splits/1-8/labeled.txt'))
+train_cfg = dict(student_dataloader=dict(dataset=dict(unlabeled=unlabeled)))

@@ -112,7 +112,7 @@ def cityscapes_root(tmp_path_factory):
 
 @pytest.fixture
 def semi_dataset_cfg(cityscapes_root):
-    """Config of a SelfTrainingDataset over the tiny split (6 + 10 images):
+    """Config of a SemiSupervisedDataset over the tiny split (6 + 10 images):
     parts [labeled weak, pseudo weak, labeled strong, pseudo strong]; a
     function of the views' pipelines, whose last step (PackSegInputs) is
     made the view's own in a MultiView."""
@@ -128,7 +128,7 @@ def semi_dataset_cfg(cityscapes_root):
             return [*steps[:-1], dict(type='MultiView', views={name: steps[-1:]})]
 
         return dict(
-            type='SelfTrainingDataset',
+            type='SemiSupervisedDataset',
             labeled=cityscapes_part(cityscapes_root, 'labeled',
                                     'gtFine/train'),
             unlabeled=dict(
@@ -199,8 +199,6 @@ def semi_runner_cfg(cityscapes_root, tmp_path):
             'train_dataloader.dataset.ann_file': 'splits/tiny/labeled.txt',
             f'{STUDENT}.batch_size': 4,
             f'{STUDENT}.sampler.batch_size': 4,
-            f'{STUDENT}.dataset.labeled.data_root': cityscapes_root,
-            f'{STUDENT}.dataset.labeled.ann_file': 'splits/tiny/labeled.txt',
             f'{STUDENT}.dataset.unlabeled.dataset.data_root': cityscapes_root,
             f'{STUDENT}.dataset.unlabeled.dataset.ann_file':
             'splits/tiny/unlabeled.txt',

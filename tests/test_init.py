@@ -28,7 +28,7 @@ expected = {MODELS: ['SemiSupervisedEncoderDecoder', 'DSBN',
                      'FixMatchEncoderDecoder', 'MultiViewDataPreProcessor'],
             TRANSFORMS: ['StrongAugment', 'MultiView', 'RandomCutMixBox',
                          'ColorJitter', 'GaussianBlur'],
-            DATASETS: ['SelfTrainingDataset', 'PseudoLabeledDataset'],
+            DATASETS: ['SemiSupervisedDataset', 'PseudoLabeledDataset'],
             DATA_SAMPLERS: ['MultiSourceSampler'],
             HOOKS: ['PseudoLabelHook', 'ExportModelHook'],
             PARAM_SCHEDULERS: ['RoundPolyLR', 'RoundPolyParamScheduler']}

@@ -118,7 +118,7 @@ def run_seed(args, seed: int) -> dict:
     data_root = osp.join(args.data_root, folder).rstrip('/') + '/'
     work_dir = osp.join(args.work_dir, folder).rstrip('/')
     sb_cfg = Config.fromfile(SB_CONFIG)
-    prepare_data(data_root, sb_cfg.split, seed)
+    prepare_data(data_root, sb_cfg.demo_split, seed)
     say(f'Seed {seed}: {NUM_LABELED} labeled images (clear conditions), '
         f'{NUM_IMAGES["train"] - NUM_LABELED} unlabeled and '
         f'{NUM_IMAGES["val"]} val images (any condition) in {data_root}')
@@ -200,8 +200,8 @@ def write_figures(result: dict) -> tuple:
                                  ('student', SB_CONFIG, sb))
     }
     summary = write_summary(
-        osp.join(work_dir, 'summary.png'), result['data_root'], sb.cfg.split,
-        models, round_dir(sb.work_dir, 1))
+        osp.join(work_dir, 'summary.png'), result['data_root'],
+        sb.cfg.demo_split, models, round_dir(sb.work_dir, 1))
     curves = write_curves(
         osp.join(work_dir, 'curves.png'),
         [('supervised (teacher)', sup.work_dir, 0),

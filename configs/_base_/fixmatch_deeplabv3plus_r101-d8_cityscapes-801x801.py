@@ -7,20 +7,16 @@ model = dict(
     type='FixMatchEncoderDecoder',
     semi_train_cfg=dict(
         feature_dropout=0., unsup_weight=dict(_delete_=True, strong_1=0.5)))
+# UniMatch's views without the second strong one.
 fixmatch_unlabeled_pipeline = [
     *_base_.unlabeled_pipeline[:-1],
     dict(
         type='MultiView',
-        views=dict(
-            weak=[dict(type='PackSegInputs')],
-            strong_1=_base_.online_strong_view))
+        views={
+            k: v
+            for k, v in _base_.unlabeled_pipeline[-1].views.items()
+            if k != 'strong_2'
+        })
 ]
-# The unlabeled dataset with these views (leaf configs read it by name).
-online_unlabeled_dataset = dict(pipeline=fixmatch_unlabeled_pipeline)
 train_dataloader = dict(
-    dataset=dict(datasets=[
-        _base_.online_labeled_dataset,
-        dict(
-            _base_.online_unlabeled_dataset,
-            pipeline=fixmatch_unlabeled_pipeline)
-    ]))
+    dataset=dict(unlabeled=dict(pipeline=fixmatch_unlabeled_pipeline)))

@@ -6,14 +6,16 @@ model = dict(
     type='FixMatchEncoderDecoder',
     semi_train_cfg=dict(
         feature_dropout=0., unsup_weight=dict(_delete_=True, strong_1=0.5)))
-unlabeled = dict(
-    _base_.unlabeled,
-    pipeline=[
-        *_base_.unlabeled_pipeline[:-1],
-        dict(
-            type='MultiView',
-            views=dict(
-                weak=[dict(type='PackSegInputs')],
-                strong_1=_base_.online_strong_view))
-    ])
-train_dataloader = dict(dataset=dict(datasets=[_base_.labeled, unlabeled]))
+# UniMatch's views without the second strong one.
+unlabeled_pipeline = [
+    *_base_.unlabeled_pipeline[:-1],
+    dict(
+        type='MultiView',
+        views={
+            k: v
+            for k, v in _base_.unlabeled_pipeline[-1].views.items()
+            if k != 'strong_2'
+        })
+]
+train_dataloader = dict(
+    dataset=dict(unlabeled=dict(pipeline=unlabeled_pipeline)))

@@ -42,6 +42,8 @@ def labeled_part(cfg: Config) -> dict:
     """The labeled dataset of the training data, whatever its wrapper
     (a self-training run's round 0 trains on it alone)."""
     dataset = cfg.train_dataloader.dataset
+    if 'labeled' in dataset:  # SemiSupervisedDataset
+        return dataset.labeled
     if 'datasets' in dataset:  # ConcatDataset: labeled first
         return dataset.datasets[0]
     return dataset

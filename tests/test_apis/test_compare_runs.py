@@ -28,7 +28,7 @@ train_dataloader = dict(dataset=labeled)
 val_dataloader = dict(dataset=dict(
     data_root='{root}', data_prefix=dict(img_path='leftImg8bit/val')))
 train_cfg = dict(type='SelfTrainingLoop', student_dataloader=dict(dataset=dict(
-    type='SelfTrainingDataset', labeled=labeled,
+    type='SemiSupervisedDataset', labeled=labeled,
     unlabeled=dict(type='PseudoLabeledDataset', dataset=dict(
         data_root='{root}', ann_file='splits/a/unlabeled.txt')))))
 default_hooks = dict(pseudo_label=dict(

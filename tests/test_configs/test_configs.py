@@ -51,7 +51,8 @@ def check_online(cfg, name):
     assert loader.sampler.type == 'MultiSourceSampler'
     assert loader.sampler.batch_size == loader.batch_size
     assert loader.sampler.source_ratio == [1, 1]
-    views = loader.dataset.datasets[1].pipeline[-1]
+    assert loader.dataset.type == 'SemiSupervisedDataset'
+    views = loader.dataset.unlabeled.pipeline[-1]
     assert views.type == 'MultiView'
     strong = ['strong_1'] if fixmatch else ['strong_1', 'strong_2']
     assert sorted(views.views) == sorted(['weak'] + strong)
@@ -101,7 +102,7 @@ def test_config_parses_and_builds(path):
         # batch is a weak and a strong half, each from the union of labeled
         # and pseudo-labeled images.
         student = cfg.train_cfg.student_dataloader
-        assert student.dataset.type == 'SelfTrainingDataset'
+        assert student.dataset.type == 'SemiSupervisedDataset'
         assert student.dataset.unlabeled.type == 'PseudoLabeledDataset'
         sampler = student.sampler
         assert sampler.type == 'MultiSourceSampler'
@@ -120,11 +121,9 @@ def test_config_parses_and_builds(path):
         # Strong augmentation before the geometric weak ops.
         assert strong.index('StrongAugment') < strong.index('RandomResize')
         assert 'StrongAugment' not in [t.type for t in weak]
-        # The students see the teacher's labeled images and weak pipeline.
-        assert student.dataset.labeled == {
-            k: v
-            for k, v in teacher.dataset.items() if k != 'pipeline'
-        }
+        # The students see the teacher's labeled images (SelfTrainingLoop
+        # takes them from train_dataloader) and weak pipeline.
+        assert 'labeled' not in student.dataset
         assert weak[:-1] == teacher.dataset.pipeline[:-1]
         lr, wd = cfg.param_scheduler
         assert (lr.type, lr.round_mults, lr.eta_min) == ('RoundPolyLR',
@@ -186,7 +185,6 @@ def test_main_command_starts_on_cityscapes_shaped_data(tmp_path):
         f'train_dataloader.dataset.data_root={root}',
         'train_dataloader.dataset.pipeline.2.scale=(64,32)',
         'train_dataloader.dataset.pipeline.3.crop_size=(32,32)',
-        f'{key}.labeled.data_root={root}',
         f'{key}.unlabeled.dataset.data_root={root}',
         f'{key}.views.0.2.scale=(64,32)',
         f'{key}.views.0.3.crop_size=(32,32)',

@@ -35,11 +35,11 @@ def options(name, data_root, work_dir):
         ]
     else:
         data = [
-            f'train_dataloader.dataset.datasets.0.data_root={data_root}',
-            'train_dataloader.dataset.datasets.0.ann_file='
+            f'train_dataloader.dataset.labeled.data_root={data_root}',
+            'train_dataloader.dataset.labeled.ann_file='
             'splits/tiny/labeled.txt',
-            f'train_dataloader.dataset.datasets.1.data_root={data_root}',
-            'train_dataloader.dataset.datasets.1.ann_file='
+            f'train_dataloader.dataset.unlabeled.data_root={data_root}',
+            'train_dataloader.dataset.unlabeled.ann_file='
             'splits/tiny/unlabeled.txt',
             'train_dataloader.sampler.batch_size=4',
             f'param_scheduler.0.end={ITERS}',

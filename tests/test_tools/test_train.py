@@ -48,8 +48,6 @@ def tiny_options(data_root, work_dir, rounds=(3, 3)):
         '--work-dir', work_dir, '--cfg-options',
         f'train_dataloader.dataset.data_root={data_root}',
         'train_dataloader.dataset.ann_file=splits/tiny/labeled.txt',
-        f'{STUDENT}.dataset.labeled.data_root={data_root}',
-        f'{STUDENT}.dataset.labeled.ann_file=splits/tiny/labeled.txt',
         f'{STUDENT}.dataset.unlabeled.dataset.data_root={data_root}',
         f'{STUDENT}.dataset.unlabeled.dataset.ann_file='
         'splits/tiny/unlabeled.txt', *loader_options(data_root),

@@ -84,5 +84,6 @@ online_train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='MultiSourceSampler', batch_size=4, source_ratio=[1, 1]),
     dataset=dict(
-        type='ConcatDataset',
-        datasets=[online_labeled_dataset, online_unlabeled_dataset]))
+        type='SemiSupervisedDataset',
+        labeled=online_labeled_dataset,
+        unlabeled=online_unlabeled_dataset))

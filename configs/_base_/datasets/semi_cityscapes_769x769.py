@@ -87,9 +87,11 @@ sup_train_dataloader = dict(
 
 # The student rounds: 2 weakly + 2 strongly augmented images per GPU, each
 # half drawn from the union of labeled and pseudo-labeled images (the
-# release). The parts of SelfTrainingDataset are [labeled weak, pseudo weak,
-# labeled strong, pseudo strong]; sources=[[0], [3]] gives
-# [2 labeled weak | 2 pseudo strong] instead.
+# release). The parts of SemiSupervisedDataset are [labeled weak, pseudo
+# weak, labeled strong, pseudo strong]; sources=[[0], [3]] gives
+# [2 labeled weak | 2 pseudo strong] instead. Its labeled images are those of
+# round 0's train_dataloader (SelfTrainingLoop fills them in), so a split is
+# given once.
 student_train_dataloader = dict(
     batch_size=4,
     num_workers=4,
@@ -100,7 +102,6 @@ student_train_dataloader = dict(
         source_ratio=[1, 1],
         sources=[[0, 1], [2, 3]]),
     dataset=dict(
-        type='SelfTrainingDataset',
-        labeled=labeled_dataset,
+        type='SemiSupervisedDataset',
         unlabeled=unlabeled_dataset,
         views=[weak_view, strong_view]))

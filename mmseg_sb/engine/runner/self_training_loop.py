@@ -10,7 +10,7 @@ from mmengine.runner import IterBasedTrainLoop, Runner
 from torch.utils.data import DataLoader
 
 from mmseg.registry import DATASETS, LOOPS, PARAM_SCHEDULERS
-from ...datasets import PseudoLabeledDataset
+from ...datasets import PseudoLabeledDataset, SemiSupervisedDataset
 from ..hooks import PseudoLabelHook
 from ..rounds import ROUNDS_KEY, Rounds
 from ..schedulers import RoundPolyParamScheduler
@@ -50,7 +50,10 @@ class SelfTrainingLoop(IterBasedTrainLoop):
         dataloader (DataLoader | dict): The training dataloader of round 0.
         student_dataloader (dict): Config of the student rounds' loader; it
             holds the unlabeled images as :class:`PseudoLabeledDataset`
-            parts (without ``label_dir``), all over the same images.
+            parts (without ``label_dir``), all over the same images. A
+            :class:`SemiSupervisedDataset` without ``labeled`` takes round
+            0's dataset (without its pipeline), so the labeled split is
+            given once.
         max_iters (int, optional): Must equal the rounds' sum if given.
             Defaults to None.
         val_begin (int): Iteration of the first validation. Defaults to 1.
@@ -85,7 +88,8 @@ class SelfTrainingLoop(IterBasedTrainLoop):
                          dynamic_intervals)
         self.rounds = rounds
         self.unlabeled_dataset = self._unlabeled_dataset(student_dataloader)
-        self.student_dataloader = copy.deepcopy(student_dataloader)
+        self.student_dataloader = _with_labeled(student_dataloader,
+                                                dataloader)
         _check_batch_size('train_dataloader', self.dataloader.batch_size,
                           getattr(self.dataloader.sampler, 'batch_size', None))
         _check_batch_size('train_cfg.student_dataloader',
@@ -231,6 +235,26 @@ def _pseudo_labeled_cfgs(cfg) -> List[dict]:
         d for d in _dicts(cfg)
         if d.get('type') in ('PseudoLabeledDataset', PseudoLabeledDataset)
     ]
+
+
+def _with_labeled(student_dataloader: dict,
+                  dataloader: Union[DataLoader, Dict]) -> dict:
+    """A copy of ``student_dataloader`` whose SemiSupervisedDataset has
+    ``labeled``: the round-0 loader's dataset if it was not given."""
+    student_dataloader = copy.deepcopy(student_dataloader)
+    dataset = student_dataloader.get('dataset')
+    if not isinstance(dataset, dict) or 'labeled' in dataset or \
+            DATASETS.get(dataset.get('type')) is not SemiSupervisedDataset:
+        return student_dataloader
+    if not isinstance(dataloader, dict):
+        raise TypeError(
+            'SelfTrainingLoop: train_cfg.student_dataloader.dataset has no '
+            'labeled part and train_dataloader is not a config to take it '
+            'from; give student_dataloader.dataset.labeled.')
+    labeled = copy.deepcopy(dataloader['dataset'])
+    labeled.pop('pipeline', None)
+    dataset['labeled'] = labeled
+    return student_dataloader
 
 
 def _check_data_roots(key: str, loader) -> None:

@@ -80,7 +80,7 @@ def test_bad_arguments(sources):
         build(sources, sources=[[0, 1]])
 
 
-# The Simple Baseline's batch compositions, over a SelfTrainingDataset of the
+# The Simple Baseline's batch compositions, over a SemiSupervisedDataset of the
 # tiny split: parts [labeled weak, pseudo weak, labeled strong, pseudo
 # strong], so index i < N is image i's weak view and N + i its strong view.
 N, NUM_LABELED = 16, 6

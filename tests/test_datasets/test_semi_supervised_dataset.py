@@ -10,7 +10,7 @@ from mmseg.registry import DATASETS
 from mmseg_sb.datasets import PseudoLabeledDataset
 from mmseg_sb.utils import COMPLETE_MARKER, mark_round_complete
 
-#: Parts of the tiny SelfTrainingDataset: 6 labeled and 10 unlabeled images,
+#: Parts of the tiny SemiSupervisedDataset: 6 labeled and 10 unlabeled images,
 #: in the weak then the strong view.
 NUM_LABELED, NUM_UNLABELED = 6, 10
 
