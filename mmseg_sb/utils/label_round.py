@@ -4,7 +4,7 @@
 :class:`mmseg_sb.engine.PseudoLabeler` writes every label file of a round
 first and then, atomically, the folder's marker holding the round's
 statistics. A folder without its marker is partial: the hook relabels it and
-:class:`mmseg_sb.datasets.SemiSegDataset` refuses to read it.
+:class:`mmseg_sb.datasets.PseudoLabeledDataset` refuses to read it.
 """
 import json
 import os

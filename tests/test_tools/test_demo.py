@@ -25,7 +25,7 @@ demo = load_tool('demo')
 
 def dataset_roots(cfg):
     """The data_root of every dataset config in ``cfg``, found by walking
-    the train, val and test datasets."""
+    the train, val and test loaders and ``train_cfg`` (the students')."""
     roots = []
 
     def walk(node):
@@ -38,8 +38,9 @@ def dataset_roots(cfg):
             for value in node:
                 walk(value)
 
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        walk(cfg[loader].dataset.to_dict())
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader',
+                'train_cfg'):
+        walk(cfg[key].to_dict())
     return roots
 
 
@@ -51,8 +52,9 @@ def test_set_data_root_reaches_every_dataset(config):
     before = dataset_roots(cfg)
     demo.set_data_root(cfg, 'data/elsewhere/seed_1/')
     after = dataset_roots(cfg)
-    # The online peers' train set is a ConcatDataset of labeled and
-    # unlabeled parts; the self-training one a SemiSegDataset.
+    # The online peers' train set has a labeled and an unlabeled part; the
+    # self-training run's students have the unlabeled part beside round 0's
+    # labeled set.
     assert len(after) == len(before) >= 3
     assert set(after) == {'data/elsewhere/seed_1/'}
 
