@@ -125,7 +125,10 @@ def semi_dataset_cfg(cityscapes_root):
         ]
 
         def view(name, steps):  # the packing step becomes the view's
-            return [*steps[:-1], dict(type='MultiView', views={name: steps[-1:]})]
+            return [
+                *steps[:-1],
+                dict(type='MultiView', views={name: steps[-1:]})
+            ]
 
         return dict(
             type='SemiSupervisedDataset',
@@ -136,8 +139,10 @@ def semi_dataset_cfg(cityscapes_root):
                 dataset=cityscapes_part(
                     cityscapes_root, 'unlabeled',
                     'gtFine/train' if unlabeled_gt else None)),
-            views=[view('weak', pipeline),
-                   view('strong', strong_pipeline or pipeline)])
+            views=[
+                view('weak', pipeline),
+                view('strong', strong_pipeline or pipeline)
+            ])
 
     return make
 

@@ -6,6 +6,7 @@ from .transforms import (STRONG_OPS, ColorJitter, GaussianBlur, MultiView,
                          RandomCutMixBox, StrongAugment)
 
 __all__ = [
-    'PseudoLabeledDataset', 'SemiSupervisedDataset', 'MultiSourceSampler', 'StrongAugment',
-    'STRONG_OPS', 'ColorJitter', 'GaussianBlur', 'MultiView', 'RandomCutMixBox'
+    'PseudoLabeledDataset', 'SemiSupervisedDataset', 'MultiSourceSampler',
+    'StrongAugment', 'STRONG_OPS', 'ColorJitter', 'GaussianBlur', 'MultiView',
+    'RandomCutMixBox'
 ]

@@ -11,11 +11,11 @@ from .sample_keys import (CUTMIX_BOX, IS_PSEUDO, STRONG, STRONG_1, STRONG_2,
                           SUP, VIEWS, WEAK)
 
 __all__ = [
-    'load_state_dict', 'load_teacher', 'read_checkpoint', 'IS_PSEUDO',
-    'VIEWS', 'WEAK', 'STRONG', 'history_buffer_method', 'load_from_local',
+    'load_state_dict', 'load_teacher', 'read_checkpoint', 'IS_PSEUDO', 'VIEWS',
+    'WEAK', 'STRONG', 'history_buffer_method', 'load_from_local',
     'mmengine_checkpoint_globals', 'register_checkpoint_loader',
     'COMPLETE_MARKER', 'is_complete_round', 'mark_round_complete',
     'read_round_stats', 'round_dir', 'PSEUDO_LABEL_DIR', 'CUTMIX_BOX',
-    'STRONG_1', 'STRONG_2', 'SUP', 'class_ious',
-    'final_validation', 'latest_run_dir', 'run_config', 'run_log', 'val_mious'
+    'STRONG_1', 'STRONG_2', 'SUP', 'class_ious', 'final_validation',
+    'latest_run_dir', 'run_config', 'run_log', 'val_mious'
 ]

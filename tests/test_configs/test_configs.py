@@ -186,10 +186,8 @@ def test_main_command_starts_on_cityscapes_shaped_data(tmp_path):
         'train_dataloader.dataset.pipeline.2.scale=(64,32)',
         'train_dataloader.dataset.pipeline.3.crop_size=(32,32)',
         f'{key}.unlabeled.dataset.data_root={root}',
-        f'{key}.views.0.2.scale=(64,32)',
-        f'{key}.views.0.3.crop_size=(32,32)',
-        f'{key}.views.1.3.scale=(64,32)',
-        f'{key}.views.1.4.crop_size=(32,32)',
+        f'{key}.views.0.2.scale=(64,32)', f'{key}.views.0.3.crop_size=(32,32)',
+        f'{key}.views.1.3.scale=(64,32)', f'{key}.views.1.4.crop_size=(32,32)',
         'train_cfg.student_dataloader.num_workers=0',
         'train_cfg.student_dataloader.persistent_workers=False'
     ]

@@ -65,7 +65,8 @@ def test_views_run_their_own_pipeline(semi_dataset_cfg, round_dir):
         assert strong_data['data_samples']['weak'] is None
         assert strong.strong_ops == ['invert_channel']
         assert weak.get('is_pseudo', False) == strong.get(
-            'is_pseudo', False) == (image >= NUM_LABELED)
+            'is_pseudo', False) == (
+                image >= NUM_LABELED)
         assert weak.img_path == strong.img_path
         assert not torch.equal(dataset[image]['inputs']['weak'],
                                strong_data['inputs']['strong'])
@@ -78,8 +79,10 @@ def test_views_run_their_own_pipeline(semi_dataset_cfg, round_dir):
 def test_a_part_with_its_own_pipeline_is_refused(semi_dataset_cfg):
     cfg = semi_dataset_cfg()
     cfg['labeled']['pipeline'] = [dict(type='LoadImageFromFile')]
-    with pytest.raises(ValueError, match='labeled must be a dataset config '
-                       'without a pipeline'):
+    with pytest.raises(
+            ValueError,
+            match='labeled must be a dataset config '
+            'without a pipeline'):
         DATASETS.build(cfg)
 
 
@@ -126,8 +129,8 @@ def test_empty_unlabeled_list_is_an_error(semi_dataset_cfg, tmp_path):
 def test_ground_truth_of_unlabeled_images(semi_dataset_cfg):
     unlabeled = DATASETS.build(semi_dataset_cfg()['unlabeled'])
     assert isinstance(unlabeled, PseudoLabeledDataset)
-    assert unlabeled.gt_dir == os.path.join(
-        unlabeled.dataset.data_root, 'gtFine/train')
+    assert unlabeled.gt_dir == os.path.join(unlabeled.dataset.data_root,
+                                            'gtFine/train')
     # Without labels, the images are listed without a label path.
     assert 'seg_map_path' not in unlabeled.get_data_info(0)
     assert len(unlabeled) == NUM_UNLABELED

@@ -96,8 +96,7 @@ class MultiSourceSampler(Sampler):
             indices = self._indices(source)
             streams.append(
                 map(indices.__getitem__,
-                    rank_stream(0, len(indices), self.seed + k,
-                                self.shuffle)))
+                    rank_stream(0, len(indices), self.seed + k, self.shuffle)))
         while True:
             for stream, n in zip(streams, self.num_per_source):
                 yield from itertools.islice(stream, n)

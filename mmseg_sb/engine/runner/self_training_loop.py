@@ -88,14 +88,13 @@ class SelfTrainingLoop(IterBasedTrainLoop):
                          dynamic_intervals)
         self.rounds = rounds
         self.unlabeled_dataset = self._unlabeled_dataset(student_dataloader)
-        self.student_dataloader = _with_labeled(student_dataloader,
-                                                dataloader)
+        self.student_dataloader = _with_labeled(student_dataloader, dataloader)
         _check_batch_size('train_dataloader', self.dataloader.batch_size,
                           getattr(self.dataloader.sampler, 'batch_size', None))
-        _check_batch_size('train_cfg.student_dataloader',
-                          student_dataloader.get('batch_size'),
-                          student_dataloader.get('sampler',
-                                                 {}).get('batch_size'))
+        _check_batch_size(
+            'train_cfg.student_dataloader',
+            student_dataloader.get('batch_size'),
+            student_dataloader.get('sampler', {}).get('batch_size'))
         for hook in runner.hooks:
             if isinstance(hook, CheckpointHook) and not hook.by_epoch:
                 interval = rounds.interval(hook.interval)
@@ -116,8 +115,9 @@ class SelfTrainingLoop(IterBasedTrainLoop):
         self.dataloader = self.runner.build_dataloader(
             cfg,
             seed=self.runner.seed,
-            diff_rank_seed=self.runner.cfg.get('randomness', {}).get(
-                'diff_rank_seed', False))
+            diff_rank_seed=self.runner.cfg.get('randomness',
+                                               {}).get('diff_rank_seed',
+                                                       False))
         self.dataloader_iterator = _endless(self.dataloader)
 
     def run(self) -> None:
@@ -157,11 +157,10 @@ class SelfTrainingLoop(IterBasedTrainLoop):
                 'SelfTrainingLoop student_dataloader must be a dataloader '
                 f'config, got {type(student_dataloader).__name__}.')
         parts = list(_pseudo_labeled_cfgs(student_dataloader))
-        images = [
-            {k: v
-             for k, v in p['dataset'].items() if k != 'pipeline'}
-            for p in parts
-        ]
+        images = [{
+            k: v
+            for k, v in p['dataset'].items() if k != 'pipeline'
+        } for p in parts]
         if not parts or any(i != images[0] for i in images):
             raise ValueError(
                 'SelfTrainingLoop student_dataloader needs one set of '
@@ -237,8 +236,8 @@ def _pseudo_labeled_cfgs(cfg) -> List[dict]:
     ]
 
 
-def _with_labeled(student_dataloader: dict,
-                  dataloader: Union[DataLoader, Dict]) -> dict:
+def _with_labeled(student_dataloader: dict, dataloader: Union[DataLoader,
+                                                              Dict]) -> dict:
     """A copy of ``student_dataloader`` whose SemiSupervisedDataset has
     ``labeled``: the round-0 loader's dataset if it was not given."""
     student_dataloader = copy.deepcopy(student_dataloader)

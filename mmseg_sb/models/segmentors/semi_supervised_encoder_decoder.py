@@ -171,8 +171,8 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
         samples = [s for v in views for s in data_samples[v]]
         if len(views) == 1:
             return inputs[views[0]], samples, len(data_samples.get(WEAK, []))
-        return torch.cat([inputs[WEAK], inputs[STRONG]
-                          ]), samples, len(data_samples[WEAK])
+        return torch.cat([inputs[WEAK],
+                          inputs[STRONG]]), samples, len(data_samples[WEAK])
 
     def _start_aux_branch(self) -> None:
         """Copy DSBN main into aux the first time strong views come."""

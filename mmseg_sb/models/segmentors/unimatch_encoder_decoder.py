@@ -91,9 +91,7 @@ class UniMatchEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
     method_name = 'UniMatch'
     default_semi_train_cfg = UNIMATCH_CFG
 
-    def __init__(self,
-                 semi_train_cfg: OptConfigType = None,
-                 **kwargs) -> None:
+    def __init__(self, semi_train_cfg: OptConfigType = None, **kwargs) -> None:
         cfg = self.parse_semi_train_cfg(semi_train_cfg)
         self._check_semi_train_cfg(cfg)
         super().__init__(**kwargs)

@@ -146,7 +146,7 @@ def test_ranks_get_same_layout_and_disjoint_shards(views, composition):
 
 
 def test_seeded_and_reproducible(views):
-    assert batches(build(views, sources=UNION), 6) == batches(
-        build(views, sources=UNION), 6)
-    assert batches(build(views, sources=UNION), 6) != batches(
-        build(views, sources=UNION, seed=1), 6)
+    assert batches(build(views, sources=UNION),
+                   6) == batches(build(views, sources=UNION), 6)
+    assert batches(build(views, sources=UNION),
+                   6) != batches(build(views, sources=UNION, seed=1), 6)

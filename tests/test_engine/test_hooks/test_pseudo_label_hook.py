@@ -31,8 +31,9 @@ class BatchRecorderHook(Hook):
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         views, samples = views_and_samples(data_batch['data_samples'])
-        self.batches[runner.iter] = [(s.get('is_pseudo', False),
-                                      s.seg_map_path) for s in samples]
+        self.batches[runner.iter] = [(s.get('is_pseudo',
+                                            False), s.seg_map_path)
+                                     for s in samples]
         self.views[runner.iter] = views
         model = runner.model
         names = {id(p): n for n, p in model.named_parameters()}

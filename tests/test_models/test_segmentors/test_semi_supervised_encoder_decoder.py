@@ -68,8 +68,13 @@ def by_view(inputs, samples):
     assert views == ['weak'] * num_weak + ['strong'] * (len(views) - num_weak)
     parts = dict(weak=slice(0, num_weak), strong=slice(num_weak, None))
     parts = {v: p for v, p in parts.items() if v in views}
-    return ({v: inputs[p] for v, p in parts.items()},
-            {v: samples[p] for v, p in parts.items()})
+    return ({
+        v: inputs[p]
+        for v, p in parts.items()
+    }, {
+        v: samples[p]
+        for v, p in parts.items()
+    })
 
 
 def plain_twin(semi, cfg, branch='main'):
@@ -254,7 +259,8 @@ def test_views_other_than_weak_and_strong_raise(tiny_model_cfg):
     semi = MODELS.build(deeplab_cfg(tiny_model_cfg)).train()
     inputs, samples = by_view(*make_batch(2, 2))
     inputs['medium'], samples['medium'] = inputs['weak'], samples['weak']
-    with pytest.raises(ValueError, match="got \\['medium', 'strong', 'weak'\\]"):
+    with pytest.raises(
+            ValueError, match="got \\['medium', 'strong', 'weak'\\]"):
         semi.loss(inputs, samples)
 
 
