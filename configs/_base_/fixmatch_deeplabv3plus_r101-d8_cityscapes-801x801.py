@@ -7,16 +7,8 @@ model = dict(
     type='FixMatchEncoderDecoder',
     semi_train_cfg=dict(
         feature_dropout=0., unsup_weight=dict(_delete_=True, strong_1=0.5)))
-# UniMatch's views without the second strong one.
 fixmatch_unlabeled_pipeline = [
-    *_base_.unlabeled_pipeline[:-1],
-    dict(
-        type='MultiView',
-        views={
-            k: v
-            for k, v in _base_.unlabeled_pipeline[-1].views.items()
-            if k != 'strong_2'
-        })
+    *_base_.unlabeled_pipeline[:-1], _base_.fixmatch_views
 ]
 train_dataloader = dict(
     dataset=dict(unlabeled=dict(pipeline=fixmatch_unlabeled_pipeline)))

@@ -3,6 +3,7 @@
 its seed, and prints its rows as one table."""
 import importlib.util
 import os.path as osp
+import re
 
 import pytest
 from mmengine.config import Config
@@ -24,24 +25,14 @@ demo = load_tool('demo')
 
 
 def dataset_roots(cfg):
-    """The data_root of every dataset config in ``cfg``, found by walking
-    the train, val and test loaders and ``train_cfg`` (the students')."""
-    roots = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if 'data_root' in node:
-                roots.append(node['data_root'])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, (list, tuple)):
-            for value in node:
-                walk(value)
-
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader',
-                'train_cfg'):
-        walk(cfg[key].to_dict())
-    return roots
+    """The data_root of every dataset config in ``cfg``'s train, val and
+    test loaders and ``train_cfg`` (the students'), read off their text."""
+    return [
+        root for key in ('train_dataloader', 'val_dataloader',
+                         'test_dataloader', 'train_cfg')
+        for root in re.findall(r"'data_root': '([^']*)'",
+                               repr(cfg[key].to_dict()))
+    ]
 
 
 @pytest.mark.parametrize(

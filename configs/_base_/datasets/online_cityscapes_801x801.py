@@ -66,6 +66,11 @@ unlabeled_pipeline = [
             strong_1=online_strong_view,
             strong_2=online_strong_view)),
 ]
+# FixMatch's views of an unlabeled image: UniMatch's without the second
+# strong one.
+fixmatch_views = dict(
+    type='MultiView',
+    views=dict(weak=[dict(type='PackSegInputs')], strong_1=online_strong_view))
 online_labeled_dataset = dict(
     type='CityscapesDataset',
     data_root=online_data_root,
