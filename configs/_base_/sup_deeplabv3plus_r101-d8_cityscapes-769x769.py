@@ -10,6 +10,8 @@ _base_ = [
     './schedules/self_training_40k_20k.py',
     './schedules/poly.py',
 ]
+# mmseg_sb's checkpoint hook (atomic saves), below.
+custom_imports = dict(imports=['mmseg_sb'], allow_failed_imports=False)
 model = dict(
     decode_head=dict(loss_decode=dict(avg_non_ignore=True)),
     auxiliary_head=None,
@@ -27,5 +29,5 @@ train_cfg = dict(
     type='IterBasedTrainLoop', max_iters=sup_iters, val_interval=sup_interval)
 default_hooks = dict(
     checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=sup_interval))
+        type='AtomicCheckpointHook', by_epoch=False, interval=sup_interval))
 randomness = dict(seed=1024)

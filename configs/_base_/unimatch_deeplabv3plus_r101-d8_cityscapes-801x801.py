@@ -47,6 +47,7 @@ optim_wrapper = dict(
 param_scheduler = [_base_.poly_scheduler]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=80000, val_interval=4000)
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=4000))
+    checkpoint=dict(
+        type='AtomicCheckpointHook', by_epoch=False, interval=4000))
 custom_hooks = [dict(type='ExportModelHook')]
 randomness = dict(seed=1024)

@@ -1,10 +1,12 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
-from .hooks import ExportModelHook, ProgressBarHook, PseudoLabelHook
+from .hooks import (AtomicCheckpointHook, ExportModelHook, ProgressBarHook,
+                    PseudoLabelHook)
 from .pseudo_labeler import PseudoLabeler
 from .runner import SelfTrainingLoop
 from .schedulers import RoundPolyLR, RoundPolyParamScheduler
 
 __all__ = [
-    'ExportModelHook', 'ProgressBarHook', 'PseudoLabelHook', 'PseudoLabeler',
-    'RoundPolyLR', 'RoundPolyParamScheduler', 'SelfTrainingLoop'
+    'AtomicCheckpointHook', 'ExportModelHook', 'ProgressBarHook',
+    'PseudoLabelHook', 'PseudoLabeler', 'RoundPolyLR',
+    'RoundPolyParamScheduler', 'SelfTrainingLoop'
 ]

@@ -76,21 +76,39 @@ def test_views_run_their_own_pipeline(semi_dataset_cfg, round_dir):
         dataset[32]
 
 
-def test_a_part_with_its_own_pipeline_is_refused(semi_dataset_cfg):
+def test_a_part_with_its_own_pipeline_is_refused_with_views(
+        semi_dataset_cfg):
     cfg = semi_dataset_cfg()
     cfg['labeled']['pipeline'] = [dict(type='LoadImageFromFile')]
-    with pytest.raises(
-            ValueError,
-            match='labeled must be a dataset config '
-            'without a pipeline'):
+    with pytest.raises(ValueError, match='labeled has a pipeline of its own'):
         DATASETS.build(cfg)
 
 
-def test_unlabeled_part_must_be_pseudo_labeled(semi_dataset_cfg):
-    cfg = semi_dataset_cfg()
-    cfg['unlabeled'] = cfg['unlabeled']['dataset']
-    with pytest.raises(TypeError, match='PseudoLabeledDataset'):
-        DATASETS.build(cfg)
+def test_without_views_each_part_keeps_its_pipeline(semi_dataset_cfg):
+    """The online methods' form: [labeled, unlabeled], own pipelines."""
+    parts = semi_dataset_cfg(unlabeled_gt=False)
+    load = [dict(type='LoadImageFromFile')]
+    dataset = DATASETS.build(
+        dict(
+            type='SemiSupervisedDataset',
+            labeled=dict(
+                parts['labeled'],
+                pipeline=load + [
+                    dict(type='LoadAnnotations'),
+                    dict(type='PackSegInputs')
+                ]),
+            unlabeled=dict(
+                parts['unlabeled']['dataset'],
+                pipeline=load + [
+                    dict(
+                        type='MultiView',
+                        views=dict(weak=[dict(type='PackSegInputs')]))
+                ])))
+    assert [len(d) for d in dataset.datasets] == [6, 10]
+    assert dataset[0]['data_samples'].gt_sem_seg is not None
+    unlabeled = dataset[6]['data_samples']
+    assert unlabeled['weak'] is not None and unlabeled['sup'] is None
+    assert 'gt_sem_seg' not in unlabeled['weak']
 
 
 def test_unlabeled_unreadable_without_pseudo_labels(semi_dataset_cfg):

@@ -26,8 +26,9 @@ pseudo_label_hook = dict(
 self_training_cfg = dict(type='SelfTrainingLoop')
 # Checkpoints at every round end only (a run stopped while labeling resumes
 # at the labeling); a positive interval is reduced to land on round ends.
+# Saved atomically: a kill during a save leaves the previous checkpoint.
 self_training_checkpoint = dict(
-    type='CheckpointHook', by_epoch=False, interval=-1)
+    type='AtomicCheckpointHook', by_epoch=False, interval=-1)
 
 # SGD, momentum 0.9. The teacher keeps MMSeg's DeepLabV3+ recipe (lr 0.01,
 # weight decay 5e-4); student rounds follow the release: lr 0.002 (0.2x) with

@@ -170,6 +170,11 @@ def test_resume_mid_round_reuses_complete_labels(semi_runner_cfg, tmp_path):
     assert os.stat(marker).st_mtime_ns == stamp  # round 1 not relabeled
     batches = recorder(runner).batches
     assert sorted(batches) == [6, 7, 8, 9]
+    # Each round's data starts anew and the resumed run skips only the
+    # round's batches already trained (2 of round 1): the same images, with
+    # the same labels, as the uninterrupted run at every iteration.
+    for it in (6, 7, 8, 9):
+        assert batches[it] == recorder(first).batches[it]
     # The resumed run's optimizer settings are the uninterrupted run's.
     for it in (6, 7, 8, 9):
         for part in ('backbone', 'decode_head'):
@@ -268,6 +273,12 @@ def test_setup_errors_before_training(semi_runner_cfg, cityscapes_root,
     with pytest.raises(ValueError, match='max_iters=12'):
         Runner.from_cfg(cfg).train()
     # Sampler and dataloader batch sizes that disagree.
+    # Unlabeled images that are not a PseudoLabeledDataset.
+    cfg = semi_runner_cfg()
+    student = cfg.train_cfg.student_dataloader.dataset
+    student.unlabeled = student.unlabeled.dataset
+    with pytest.raises(ValueError, match='as PseudoLabeledDataset parts'):
+        Runner.from_cfg(cfg).train()
     cfg = semi_runner_cfg()
     cfg.train_cfg.student_dataloader.batch_size = 3
     with pytest.raises(ValueError, match='sampler.batch_size=4 differs'):

@@ -5,7 +5,7 @@ import glob
 import os.path as osp
 
 import pytest
-from mmengine.hooks import Hook
+from mmengine.hooks import CheckpointHook, Hook
 from mmengine.runner import Runner
 
 from mmseg_sb.engine.rounds import ROUND_INFO
@@ -85,7 +85,7 @@ def test_intervals_that_land_on_round_ends_are_kept(semi_runner_cfg):
     loop = runner.train_loop
     assert (loop.max_iters, loop.val_interval) == (8, 2)
     checkpoint = next(
-        h for h in runner.hooks if type(h).__name__ == 'CheckpointHook')
+        h for h in runner.hooks if isinstance(h, CheckpointHook))
     assert checkpoint.interval == 2
     cfg = semi_runner_cfg(
         round_iters=(4, 4),
@@ -97,7 +97,7 @@ def test_intervals_that_land_on_round_ends_are_kept(semi_runner_cfg):
     assert runner.train_loop.val_interval == 2
     assert next(
         h for h in runner.hooks
-        if type(h).__name__ == 'CheckpointHook').interval == 4
+        if isinstance(h, CheckpointHook)).interval == 4
 
 
 @pytest.mark.parametrize('overrides,match', [
