@@ -76,8 +76,7 @@ def test_views_run_their_own_pipeline(semi_dataset_cfg, round_dir):
         dataset[32]
 
 
-def test_a_part_with_its_own_pipeline_is_refused_with_views(
-        semi_dataset_cfg):
+def test_a_part_with_its_own_pipeline_is_refused_with_views(semi_dataset_cfg):
     cfg = semi_dataset_cfg()
     cfg['labeled']['pipeline'] = [dict(type='LoadImageFromFile')]
     with pytest.raises(ValueError, match='labeled has a pipeline of its own'):
@@ -93,10 +92,9 @@ def test_without_views_each_part_keeps_its_pipeline(semi_dataset_cfg):
             type='SemiSupervisedDataset',
             labeled=dict(
                 parts['labeled'],
-                pipeline=load + [
-                    dict(type='LoadAnnotations'),
-                    dict(type='PackSegInputs')
-                ]),
+                pipeline=load +
+                [dict(type='LoadAnnotations'),
+                 dict(type='PackSegInputs')]),
             unlabeled=dict(
                 parts['unlabeled']['dataset'],
                 pipeline=load + [

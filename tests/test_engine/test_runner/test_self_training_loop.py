@@ -84,8 +84,7 @@ def test_intervals_that_land_on_round_ends_are_kept(semi_runner_cfg):
     runner = Runner.from_cfg(cfg)
     loop = runner.train_loop
     assert (loop.max_iters, loop.val_interval) == (8, 2)
-    checkpoint = next(
-        h for h in runner.hooks if isinstance(h, CheckpointHook))
+    checkpoint = next(h for h in runner.hooks if isinstance(h, CheckpointHook))
     assert checkpoint.interval == 2
     cfg = semi_runner_cfg(
         round_iters=(4, 4),
@@ -95,9 +94,8 @@ def test_intervals_that_land_on_round_ends_are_kept(semi_runner_cfg):
         })
     runner = Runner.from_cfg(cfg)
     assert runner.train_loop.val_interval == 2
-    assert next(
-        h for h in runner.hooks
-        if isinstance(h, CheckpointHook)).interval == 4
+    assert next(h for h in runner.hooks
+                if isinstance(h, CheckpointHook)).interval == 4
 
 
 @pytest.mark.parametrize('overrides,match', [
