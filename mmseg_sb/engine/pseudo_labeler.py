@@ -11,7 +11,8 @@ import torch
 import torch.nn as nn
 from mmcv.transforms import Compose
 from mmengine.dataset import BaseDataset
-from mmengine.dist import all_reduce, barrier, get_dist_info, is_main_process
+from mmengine.dist import (all_reduce, barrier, broadcast_object_list,
+                           get_dist_info, is_main_process)
 from mmengine.evaluator import Evaluator
 from mmengine.logging import print_log
 from mmengine.runner import Runner
@@ -22,7 +23,10 @@ from mmseg.models import SegTTAModel
 from mmseg.structures import SegDataSample
 from ..evaluation import PseudoLabelMetric
 from ..evaluation.metrics import relative_label_path
-from ..utils.label_round import mark_round_complete, round_dir
+from ..utils.label_round import (COMPLETE_MARKER, LabelProvenance,
+                                 is_complete_round, mark_round_complete,
+                                 paths_hash, read_round_provenance, round_dir,
+                                 state_dict_hash)
 
 __all__ = ['LabelingDataset', 'PseudoLabeler']
 
@@ -53,7 +57,11 @@ class PseudoLabeler:
     (each rank labels its share) and a :class:`PseudoLabelMetric`, which
     writes the PNGs and whose statistics MMEngine gathers. This class owns
     the round folders (:func:`mmseg_sb.utils.round_dir`): a folder is
-    complete once its marker exists, and a partial one is never read.
+    complete once its marker exists, and a partial one is never read. The
+    marker records what made the labels (:meth:`provenance`: the model's
+    weights, the images, the settings, the label format), and a folder
+    whose record differs from what this labeler would write is stale
+    (:meth:`stale_reasons`).
 
     Args:
         dataset (BaseDataset): The unlabeled dataset (its ``img_path`` of
@@ -69,6 +77,8 @@ class PseudoLabeler:
         progress (bool): Log the progress on rank 0. Defaults to True.
         work_dir (str, optional): The run's work dir, which holds the
             rounds' folders. Defaults to None.
+        tta (bool): Label with MMSeg's :class:`SegTTAModel` (``pipeline``
+            is then a TTA pipeline). Defaults to False.
     """
 
     def __init__(self,
@@ -80,7 +90,8 @@ class PseudoLabeler:
                  num_workers: int = 2,
                  num_writers: int = 2,
                  progress: bool = True,
-                 work_dir: Optional[str] = None) -> None:
+                 work_dir: Optional[str] = None,
+                 tta: bool = False) -> None:
         self.dataset = dataset
         self.pipeline = pipeline
         self.num_classes = num_classes
@@ -90,6 +101,7 @@ class PseudoLabeler:
         self.num_writers = num_writers
         self.progress = progress
         self.work_dir = work_dir
+        self.tta = tta
 
     def round_dir(self, r: int) -> str:
         """Folder of the pseudo labels that round ``r`` trains on."""
@@ -97,10 +109,47 @@ class PseudoLabeler:
             raise ValueError('PseudoLabeler needs a work_dir for rounds.')
         return round_dir(self.work_dir, r)
 
+    @staticmethod
+    def weights_hash(model: nn.Module) -> str:
+        """The :func:`state_dict_hash` of ``model`` on rank 0, broadcast so
+        that every rank takes the same decisions."""
+        digest = [is_main_process() and state_dict_hash(model.state_dict())]
+        broadcast_object_list(digest)
+        return digest[0]
+
+    def provenance(self, weights: Optional[str],
+                   teacher_checkpoint: Optional[str]) -> LabelProvenance:
+        """What this labeler's labels are made of, with a model whose
+        :meth:`weights_hash` is ``weights`` (loaded from
+        ``teacher_checkpoint``, or None)."""
+        paths = [info['img_path'] for info in self._data_infos()]
+        return LabelProvenance(
+            weights=weights,
+            num_images=len(paths),
+            images=paths_hash(paths),
+            tta=self.tta,
+            pipeline=self.pipeline,
+            seg_map_suffix=self.dataset.seg_map_suffix,
+            teacher_checkpoint=teacher_checkpoint)
+
+    def stale_reasons(self, r: int, expected: LabelProvenance) -> List[str]:
+        """Why round ``r``'s folder does not hold the labels ``expected``
+        describes (incomplete, each differing field of its provenance, or
+        label files missing); empty if it can be trained on."""
+        out_dir = self.round_dir(r)
+        if not is_complete_round(out_dir):
+            return [f'incomplete (no {COMPLETE_MARKER})']
+        reasons = expected.mismatches(read_round_provenance(out_dir))
+        if reasons:
+            return reasons
+        missing = self.missing_labels(out_dir)
+        return [f'{len(missing)} label files missing, e.g. {missing[0]}'
+                ] if missing else []
+
     def label_round(self,
                     model: nn.Module,
                     r: int,
-                    tta: bool = False,
+                    provenance: LabelProvenance,
                     previews: int = 0,
                     visualizer=None,
                     step: int = 0) -> dict:
@@ -108,7 +157,8 @@ class PseudoLabeler:
         in eval mode (in a :class:`SegTTAModel` with ``tta``).
 
         A partial folder of an interrupted pass is removed first; the marker
-        (the statistics of :meth:`run`) is written once every label file
+        (the statistics of :meth:`run` and ``provenance``, from
+        :meth:`provenance` for ``model``) is written once every label file
         exists. The statistics go to the log and, as ``pseudo/*`` scalars at
         ``step``, to ``visualizer``, which also draws ``previews`` images.
 
@@ -127,7 +177,7 @@ class PseudoLabeler:
         was_training = model.training
         model.eval()
         stats = self.run(
-            SegTTAModel(module=model) if tta else model,
+            SegTTAModel(module=model) if self.tta else model,
             out_dir,
             previews,
             visualizer,
@@ -136,14 +186,12 @@ class PseudoLabeler:
         stats['round'] = r
         barrier()
         if is_main_process():
-            missing = [
-                p for p in self.label_paths(out_dir) if not osp.isfile(p)
-            ]
+            missing = self.missing_labels(out_dir)
             if missing:
                 raise RuntimeError(
                     f'PseudoLabeler: {len(missing)} pseudo labels of round '
                     f'{r} were not written, e.g. {missing[0]}.')
-            mark_round_complete(out_dir, stats)
+            mark_round_complete(out_dir, stats, provenance)
         barrier()
         text, scalars = PseudoLabelMetric.describe(
             stats, self.dataset.metainfo['classes'])
@@ -171,12 +219,12 @@ class PseudoLabeler:
                                    self.dataset.img_suffix,
                                    self.dataset.seg_map_suffix)
 
-    def label_paths(self, out_dir: str) -> List[str]:
-        """The pseudo-label path of every image of the dataset."""
-        return [
-            osp.join(out_dir, self.relative_label_path(info['img_path']))
-            for info in self._data_infos()
-        ]
+    def missing_labels(self, out_dir: str) -> List[str]:
+        """The pseudo-label paths under ``out_dir`` that do not exist."""
+        paths = (
+            osp.join(out_dir, self.relative_label_path(i['img_path']))
+            for i in self._data_infos())
+        return [p for p in paths if not osp.isfile(p)]
 
     def _data_infos(self) -> List[dict]:
         return [

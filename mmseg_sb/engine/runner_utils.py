@@ -54,7 +54,8 @@ def build_pseudo_labeler(runner: Runner, pipeline: Optional[List[dict]],
         gt_dir=unlabeled.gt_dir,
         ignore_index=decode_head.ignore_index,
         num_workers=num_workers,
-        work_dir=runner.work_dir)
+        work_dir=runner.work_dir,
+        tta=tta)
 
 
 def labeling_pipeline(cfg: Config, tta: bool) -> List[dict]:

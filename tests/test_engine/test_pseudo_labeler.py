@@ -14,6 +14,9 @@ from mmengine.registry import init_default_scope
 from mmseg.evaluation import IoUMetric
 from mmseg.registry import DATASETS, MODELS
 from mmseg_sb.engine import PseudoLabeler
+from mmseg_sb.utils import COMPLETE_MARKER
+from mmseg_sb.utils.label_round import (LABEL_ENCODING, paths_hash,
+                                        read_round_provenance, state_dict_hash)
 
 PIPELINE = [dict(type='LoadImageFromFile'), dict(type='PackSegInputs')]
 
@@ -121,3 +124,61 @@ def test_two_process_sharding(semi_dataset_cfg, tiny_model_cfg, tmp_path):
     assert sorted(dist_labels) == sorted(single_labels)
     for rel, label in single_labels.items():
         np.testing.assert_array_equal(dist_labels[rel], label)
+
+
+def test_round_marker_records_what_made_the_labels(semi_dataset_cfg,
+                                                   tiny_model_cfg, tmp_path):
+    semi_cfg = semi_dataset_cfg(unlabeled_gt=False)
+    labeler = build_labeler(semi_cfg)
+    labeler.work_dir = str(tmp_path)
+    model = build_model(tiny_model_cfg)
+    weights = labeler.weights_hash(model)
+    assert weights == state_dict_hash(model.state_dict())
+    expected = labeler.provenance(weights, 'teacher.pth')
+    assert labeler.stale_reasons(
+        1, expected) == [f'incomplete (no {COMPLETE_MARKER})']
+    labeler.label_round(model, 1, expected)
+    found = read_round_provenance(labeler.round_dir(1))
+    paths = [labeler.dataset.get_data_info(i)['img_path'] for i in range(10)]
+    assert found == expected and found.teacher_checkpoint == 'teacher.pth'
+    assert (found.weights, found.num_images,
+            found.images) == (weights, 10, paths_hash(paths))
+    assert (found.tta, found.pipeline,
+            found.seg_map_suffix) == (False, PIPELINE,
+                                      '_gtFine_labelTrainIds.png')
+    assert found.label_encoding == LABEL_ENCODING
+    assert labeler.stale_reasons(1, expected) == []
+    # Other weights, TTA or images make the folder stale, field by field.
+    other = build_model(tiny_model_cfg)
+    with torch.no_grad():
+        other.decode_head.conv_seg.bias.add_(1)
+    assert [
+        r.split(' ')[0] for r in labeler.stale_reasons(
+            1, labeler.provenance(labeler.weights_hash(other), None))
+    ] == ['weights']
+    labeler.tta = True
+    assert [
+        r.split(' ')[0]
+        for r in labeler.stale_reasons(1, labeler.provenance(weights, None))
+    ] == ['tta']
+    labeler.tta = False
+    split = tmp_path / 'nine.txt'
+    unlabeled = semi_cfg['unlabeled']['dataset']
+    with open(osp.join(unlabeled['data_root'], unlabeled['ann_file'])) as f:
+        split.write_text(''.join(f.readlines()[:9]))
+    fewer = build_labeler(
+        dict(
+            semi_cfg,
+            unlabeled=dict(
+                semi_cfg['unlabeled'],
+                dataset=dict(unlabeled, ann_file=str(split)))))
+    fewer.work_dir = labeler.work_dir
+    assert [
+        r.split(' ')[0]
+        for r in fewer.stale_reasons(1, fewer.provenance(weights, None))
+    ] == ['num_images', 'images']
+    # A label file removed after the marker was written.
+    os.remove(
+        osp.join(labeler.round_dir(1), labeler.relative_label_path(paths[3])))
+    [reason] = labeler.stale_reasons(1, expected)
+    assert reason.startswith('1 label files missing')

@@ -1,12 +1,12 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
 import os.path as osp
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from mmseg.registry import HOOKS
-from ...utils import PSEUDO_LABEL_DIR, is_complete_round, load_teacher
+from ...utils import PSEUDO_LABEL_DIR, load_teacher
 from ..rounds import ROUND_INFO, check_resumed_rounds, check_rounds
 from ..runner_utils import (build_pseudo_labeler, check_self_training_setup,
                             load_weights, optimizer_summary, save_weights,
@@ -31,6 +31,16 @@ class PseudoLabelHook(Hook):
     trains the round on a loader built with them. It runs after
     ``CheckpointHook`` (priority ``LOWEST``), so a resumed run relabels an
     interrupted pass, reuses complete rounds and never reads a partial one.
+
+    A round's folder is trained on only if its marker's provenance matches
+    what this run would write (:meth:`PseudoLabeler.stale_reasons`): the
+    weights of the model at the round's start, the images, the settings
+    and the label format. Otherwise, at the round's start (a new run in a
+    used work dir, or a resume from the round-start checkpoint), the hook
+    logs why and relabels; inside the round (a resume from a later
+    checkpoint) the labeler's weights are no longer the model's, so they are
+    compared with the hash this run recorded when it entered the round
+    (kept in the checkpoint), and a mismatch is an error naming the fixes.
 
     The rounds are given here and nowhere else: the config's
     ``default_hooks.pseudo_label.round_iters``. :class:`SelfTrainingLoop`
@@ -86,6 +96,8 @@ class PseudoLabelHook(Hook):
         self.round = 0
         self._student_pending = False
         self._resumed_rounds: Optional[List[int]] = None
+        # Round -> weights hash of the model that labeled it, in this run.
+        self._label_weights: Dict[int, str] = {}
 
     def before_train(self, runner: Runner) -> None:
         """Check the setup, load the teacher (option), then enter the round
@@ -143,36 +155,48 @@ class PseudoLabelHook(Hook):
             runner.optim_wrapper.optimizer.state.clear()
 
     def before_save_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
-        """Keep the round and the rounds' lengths in the checkpoint."""
+        """Keep the round, the rounds' lengths and the weights hash of each
+        round's labeler in the checkpoint."""
         checkpoint.setdefault('meta', {})[STATE_KEY] = dict(
-            round=self.round, round_iters=self.round_iters)
+            round=self.round,
+            round_iters=self.round_iters,
+            label_weights=dict(self._label_weights))
 
     def after_load_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
-        """Remember the resumed run's rounds, checked in before_train."""
+        """Remember the resumed run's rounds, checked in before_train, and
+        the weights its rounds were labeled with."""
         state = checkpoint.get('meta', {}).get(STATE_KEY)
         self._resumed_rounds = state and state['round_iters']
+        self._label_weights = dict((state or {}).get('label_weights', {}))
 
     def _enter_round(self, runner: Runner, r: int) -> None:
-        """Have round ``r``'s labels made (if not complete), then train on
-        them from the next iteration."""
+        """Have round ``r``'s labels made (unless its folder holds those
+        this run would make), then train on them from the next iteration."""
         start = self.rounds.starts[r]
         at_start = runner.iter in (start, start - 1)
         label_dir = self.labeler.round_dir(r)
-        if not is_complete_round(label_dir):
-            if not at_start:
-                raise RuntimeError(
-                    f'PseudoLabelHook: the pseudo labels of round {r} '
-                    f'({label_dir}) are incomplete but the run is past the '
-                    'start of the round; they cannot be remade from this '
-                    f'checkpoint. Resume from the checkpoint at iteration '
-                    f'{start}.')
+        # At the round's start the model labels; inside it, the model is the
+        # student and the labeler's hash is the one recorded at the start.
+        weights = self.labeler.weights_hash(unwrap_model(runner)) \
+            if at_start else self._label_weights.get(r)
+        expected = self.labeler.provenance(
+            weights, self.teacher_checkpoint if r == 1 else None)
+        stale = self.labeler.stale_reasons(r, expected)
+        if stale and not at_start:
+            raise RuntimeError(self._refusal(runner, r, start, stale))
+        if stale:
+            if osp.isdir(label_dir):
+                runner.logger.warning(
+                    f'PseudoLabelHook: relabeling round {r} in {label_dir}:'
+                    f' its labels are not this run\'s: {"; ".join(stale)}.')
             self.labeler.label_round(
                 unwrap_model(runner),
                 r,
-                tta=self.tta,
+                expected,
                 previews=self.num_previews,
                 visualizer=runner.visualizer,
                 step=runner.iter + 1)
+        self._label_weights[r] = weights
         runner.train_loop.train_on_round(label_dir)
         # The student starts at the round's first iteration, after the
         # validation that the loop runs at the end of the previous round.
@@ -183,6 +207,24 @@ class PseudoLabelHook(Hook):
             f'{len(runner.train_loop.unlabeled_dataset)} pseudo-labeled '
             f'images from {label_dir}; optimizer param groups: '
             f'{optimizer_summary(runner)}.')
+
+    def _refusal(self, runner: Runner, r: int, start: int,
+                 stale: List[str]) -> str:
+        """The error of a resume inside round ``r`` whose labels are not
+        the ones the run trained on (``stale``: why)."""
+        label_dir = self.labeler.round_dir(r)
+        restart = 'train again without --resume' if start == 0 else (
+            "resume from the round's start (--resume --cfg-options load_from="
+            f'{osp.join(runner.work_dir, f"iter_{start}.pth")})')
+        return (
+            f'PseudoLabelHook: the pseudo labels of round {r} in {label_dir} '
+            f'are not the ones this run trained on: {"; ".join(stale)}. The '
+            f'run resumes at iteration {runner.iter}, inside round {r} '
+            f'(iterations {start} to {self.rounds.end(r)}), where they cannot '
+            'be remade: the model is no longer the one that labeled them. '
+            f'Fixes: train in a new --work-dir; or {restart}, which relabels '
+            f'the round (delete {label_dir} before, to discard these labels '
+            'at once).')
 
     def _publish(self, runner: Runner, r: int) -> None:
         """Make ``r`` the current round, for the hook and the message

@@ -295,9 +295,9 @@ def test_unwritable_work_dir(semi_runner_cfg, tmp_path):
         runner.train()
 
 
-def test_teacher_checkpoint(semi_runner_cfg, tmp_path, tiny_model_cfg):
-    # A supervised MMSeg checkpoint of the same model (plain BN) is a valid
-    # teacher; round 0 is skipped.
+def save_teacher(semi_runner_cfg, path, seed=0):
+    """Save a supervised MMSeg checkpoint of the config's model (plain BN,
+    weights drawn with ``seed``) to ``path``."""
     import torch
 
     from mmseg.registry import MODELS
@@ -305,9 +305,16 @@ def test_teacher_checkpoint(semi_runner_cfg, tmp_path, tiny_model_cfg):
     sup.type = 'EncoderDecoder'
     sup.pop('semi_train_cfg')
     sup.pop('unsup_loss')
-    teacher = MODELS.build(sup)
-    path = str(tmp_path / 'teacher.pth')
-    torch.save({'state_dict': teacher.state_dict()}, path)
+    torch.manual_seed(seed)
+    torch.save({'state_dict': MODELS.build(sup).state_dict()}, str(path))
+    return str(path)
+
+
+def test_teacher_checkpoint(semi_runner_cfg, tmp_path, tiny_model_cfg):
+    # A supervised MMSeg checkpoint of the same model (plain BN) is a valid
+    # teacher; round 0 is skipped.
+    import torch
+    path = save_teacher(semi_runner_cfg, tmp_path / 'teacher.pth')
     cfg = semi_runner_cfg(round_iters=(0, 2))
     cfg.default_hooks.pseudo_label.teacher_checkpoint = path
     runner = Runner.from_cfg(cfg)
@@ -372,3 +379,154 @@ def test_two_process_rounds(semi_runner_cfg, tmp_path):
                 assert all(f'round_{r}' in path
                            for pseudo, path in batches[rank][it] if pseudo)
     assert batches[0][3] != batches[1][3]
+
+
+def read_log(runner):
+    """The text of the run's log file (WARNING and above in these tests)."""
+    with open(osp.join(runner.log_dir, f'{runner.timestamp}.log')) as f:
+        return f.read()
+
+
+def marker_of(work_dir, r=1):
+    with open(
+            osp.join(work_dir, 'pseudo_labels', f'round_{r}',
+                     COMPLETE_MARKER)) as f:
+        return json.load(f)
+
+
+def teacher_run(semi_runner_cfg,
+                work_dir,
+                teacher,
+                round_iters=(0, 2),
+                **overrides):
+    """A run of ``round_iters`` in ``work_dir`` from the teacher file."""
+    cfg = semi_runner_cfg(
+        round_iters=round_iters, work_dir=str(work_dir), **overrides)
+    cfg.default_hooks.pseudo_label.teacher_checkpoint = teacher
+    return cfg
+
+
+def test_new_run_with_another_teacher_relabels(semi_runner_cfg, tmp_path):
+    """Finding 1 of issue 24: a new run in a used work dir labels with its
+    own teacher; a run whose teacher and settings are the same reuses."""
+    work_dir = tmp_path / 'wd'
+    teacher_a = save_teacher(semi_runner_cfg, tmp_path / 'a.pth', seed=1)
+    teacher_b = save_teacher(semi_runner_cfg, tmp_path / 'b.pth', seed=2)
+    Runner.from_cfg(teacher_run(semi_runner_cfg, work_dir, teacher_a)).train()
+    first = marker_of(work_dir)['provenance']
+    assert first['teacher_checkpoint'] == teacher_a
+    assert first['num_images'] == 10 and first['tta'] is False
+    runner = Runner.from_cfg(teacher_run(semi_runner_cfg, work_dir, teacher_b))
+    runner.train()
+    second = marker_of(work_dir)['provenance']
+    assert second['teacher_checkpoint'] == teacher_b
+    assert second['weights'] != first['weights']
+    log = read_log(runner)
+    assert 'relabeling round 1' in log
+    assert f'weights (marker: {first["weights"][:12]}, expected: ' \
+        f'{second["weights"][:12]})' in log
+    # The same teacher and settings again: the labels are this run's.
+    marker = osp.join(work_dir, 'pseudo_labels', 'round_1', COMPLETE_MARKER)
+    stamp = os.stat(marker).st_mtime_ns
+    runner = Runner.from_cfg(teacher_run(semi_runner_cfg, work_dir, teacher_b))
+    runner.train()
+    assert os.stat(marker).st_mtime_ns == stamp
+    assert 'relabeling' not in read_log(runner)
+
+
+def test_forged_marker(semi_runner_cfg, tmp_path, write_pseudo_labels):
+    """A marker without provenance (forged, copied, or from labels made
+    elsewhere) is relabeled at the round's start and refused inside it; so is
+    one whose weights differ from those the run labeled with."""
+    from mmseg.registry import DATASETS
+    work_dir = tmp_path / 'wd'
+    teacher = save_teacher(semi_runner_cfg, tmp_path / 'teacher.pth')
+    overrides = {
+        'default_hooks.checkpoint.interval': 2,
+        'train_cfg.val_interval': 2
+    }
+    cfg = teacher_run(semi_runner_cfg, work_dir, teacher, (0, 4), **overrides)
+    round_1 = osp.join(str(work_dir), 'pseudo_labels', 'round_1')
+    unlabeled = DATASETS.build(
+        cfg.train_cfg.student_dataloader.dataset.unlabeled)
+    write_pseudo_labels(unlabeled.dataset, round_1, 7)  # stats only
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert 'provenance (the marker records none' in read_log(runner)
+    labeled = marker_of(work_dir)
+    assert labeled['provenance']['teacher_checkpoint'] == teacher
+    files = label_files(round_1)
+    assert len(files) == 10 and labeled['num_images'] == 10
+    assert any(
+        (cv2.imread(osp.join(round_1, f), cv2.IMREAD_UNCHANGED) != 7).any()
+        for f in files)
+    # Resumed inside round 1 (iteration 2 of 4), the labels cannot be
+    # remade: a marker with other weights, or none, is refused.
+    for forged, field in ((dict(
+            labeled, provenance=dict(labeled['provenance'], weights='0' * 64)),
+                           'weights (marker: 000000000000'),
+                          (dict(num_images=10), 'provenance')):
+        with open(osp.join(round_1, COMPLETE_MARKER), 'w') as f:
+            json.dump(forged, f)
+        cfg = teacher_run(
+            semi_runner_cfg,
+            work_dir,
+            teacher, (0, 4),
+            load_from=osp.join(str(work_dir), 'iter_2.pth'),
+            resume=True,
+            **overrides)
+        with pytest.raises(RuntimeError) as error:
+            Runner.from_cfg(cfg).train()
+        message = str(error.value)
+        assert f'round 1 in {round_1}' in message and field in message
+        assert 'new --work-dir' in message
+        assert 'train again without --resume' in message
+        assert f'delete {round_1}' in message
+
+
+def test_grown_split_is_relabeled(semi_runner_cfg, tmp_path, cityscapes_root):
+    """The unlabeled split grown by 2 images between two runs in one work
+    dir: the round is relabeled and trains on all 10 images."""
+    work_dir = tmp_path / 'wd'
+    teacher = save_teacher(semi_runner_cfg, tmp_path / 'teacher.pth')
+    with open(osp.join(cityscapes_root, 'splits/tiny/unlabeled.txt')) as f:
+        names = f.read().split()
+    split = tmp_path / 'unlabeled.txt'
+    split.write_text('\n'.join(names[:8]) + '\n')
+    key = 'train_cfg.student_dataloader.dataset.unlabeled.dataset.ann_file'
+    Runner.from_cfg(
+        teacher_run(semi_runner_cfg, work_dir, teacher,
+                    **{key: str(split)})).train()
+    round_1 = osp.join(str(work_dir), 'pseudo_labels', 'round_1')
+    assert len(label_files(round_1)) == marker_of(work_dir)['num_images'] == 8
+    split.write_text('\n'.join(names) + '\n')
+    cfg = teacher_run(semi_runner_cfg, work_dir, teacher, **{key: str(split)})
+    cfg.custom_hooks.append(dict(type='BatchRecorderHook'))
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    log = read_log(runner)
+    assert 'num_images (marker: 8, expected: 10)' in log and 'images (' in log
+    assert len(label_files(round_1)) == marker_of(work_dir)['num_images'] == 10
+    for batch in recorder(runner).batches.values():
+        assert all(osp.isfile(path) for pseudo, path in batch if pseudo)
+
+
+def test_tta_change_is_relabeled(semi_runner_cfg, tmp_path):
+    work_dir = tmp_path / 'wd'
+    teacher = save_teacher(semi_runner_cfg, tmp_path / 'teacher.pth')
+    Runner.from_cfg(teacher_run(semi_runner_cfg, work_dir, teacher)).train()
+    cfg = teacher_run(semi_runner_cfg, work_dir, teacher)
+    cfg.default_hooks.pseudo_label.tta = True
+    # Flips only: 2 views an image (the config's TTA has 12).
+    cfg.tta_pipeline[1].transforms = [[
+        dict(type='RandomFlip', prob=p, direction='horizontal')
+        for p in (0.0, 1.0)
+    ], *cfg.tta_pipeline[1].transforms[-2:]]
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    log = read_log(runner)
+    assert 'tta (marker: false, expected: true)' in log
+    assert 'pipeline (' in log  # the TTA pipeline labels
+    provenance = marker_of(work_dir)['provenance']
+    assert provenance['tta'] is True
+    assert provenance['pipeline'][1]['type'] == 'TestTimeAug'
