@@ -23,7 +23,7 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 from ..engine.rounds import ROUND_INFO
 from ..models.layers import DSBN
-from ..utils import read_checkpoint
+from ..utils import iter_dicts, read_checkpoint
 
 #: Top-level config keys kept in the exported config: what MMSeg's inference
 #: API and tools/test.py read.
@@ -67,16 +67,11 @@ def plain_state_dict(
 def _own_types(cfg: Any, own: set) -> set:
     """The ``type`` names in ``own`` (this package's registered names)
     used in ``cfg``."""
-    found = set()
-    if isinstance(cfg, dict):
-        if isinstance(cfg.get('type'), str) and cfg['type'] in own:
-            found.add(cfg['type'])
-        for value in cfg.values():
-            found |= _own_types(value, own)
-    elif isinstance(cfg, (list, tuple)):
-        for value in cfg:
-            found |= _own_types(value, own)
-    return found
+    return {
+        d['type']
+        for d in iter_dicts(cfg)
+        if isinstance(d.get('type'), str) and d['type'] in own
+    }
 
 
 def plain_config(cfg: Config) -> Config:

@@ -27,6 +27,7 @@ import numpy as np
 from mmengine.config import Config
 
 from mmseg.datasets import CityscapesDataset
+from ..utils import iter_dicts
 
 NUM_CLASSES = 19
 IMG_SUFFIX = '_leftImg8bit.png'
@@ -229,17 +230,8 @@ def set_data_root(cfg: Config, data_root: str) -> None:
     """Point every dataset of ``cfg`` at ``data_root``: those of the train,
     val and test loaders and of ``train_cfg`` (a self-training run's
     ``student_dataloader``), wrapped ones included."""
-
-    def visit(node) -> None:
-        if isinstance(node, dict):
-            if 'data_root' in node:
-                node['data_root'] = data_root
-            for value in node.values():
-                visit(value)
-        elif isinstance(node, (list, tuple)):
-            for value in node:
-                visit(value)
-
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader',
                 'train_cfg'):
-        visit(cfg.get(key))
+        for node in iter_dicts(cfg.get(key)):
+            if 'data_root' in node:
+                node['data_root'] = data_root

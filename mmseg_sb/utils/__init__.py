@@ -3,6 +3,7 @@ from .checkpoint import (history_buffer_method, load_from_local,
                          load_state_dict, load_teacher,
                          mmengine_checkpoint_globals, read_checkpoint,
                          register_checkpoint_loader)
+from .config_utils import iter_dicts
 from .label_round import (COMPLETE_MARKER, PSEUDO_LABEL_DIR, is_complete_round,
                           mark_round_complete, read_round_stats, round_dir)
 from .run_logs import (class_ious, final_validation, latest_run_dir,
@@ -16,6 +17,6 @@ __all__ = [
     'mmengine_checkpoint_globals', 'register_checkpoint_loader',
     'COMPLETE_MARKER', 'is_complete_round', 'mark_round_complete',
     'read_round_stats', 'round_dir', 'PSEUDO_LABEL_DIR', 'CUTMIX_BOX',
-    'STRONG_1', 'STRONG_2', 'SUP', 'class_ious', 'final_validation',
-    'latest_run_dir', 'run_config', 'run_log', 'val_mious'
+    'STRONG_1', 'STRONG_2', 'SUP', 'iter_dicts', 'class_ious',
+    'final_validation', 'latest_run_dir', 'run_config', 'run_log', 'val_mious'
 ]

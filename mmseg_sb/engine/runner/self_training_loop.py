@@ -11,6 +11,7 @@ from torch.utils.data import DataLoader
 
 from mmseg.registry import DATASETS, LOOPS, PARAM_SCHEDULERS
 from ...datasets import PseudoLabeledDataset, SemiSupervisedDataset
+from ...utils import iter_dicts
 from ..hooks import PseudoLabelHook
 from ..rounds import ROUNDS_KEY, Rounds
 from ..schedulers import RoundPolyParamScheduler
@@ -217,21 +218,10 @@ class SelfTrainingLoop(IterBasedTrainLoop):
         return dict(copy.deepcopy(schedulers), round_iters=rounds.iters)
 
 
-def _dicts(cfg) -> Iterator[dict]:
-    """Every dict inside ``cfg`` (itself included), depth first."""
-    if isinstance(cfg, dict):
-        yield cfg
-        for value in cfg.values():
-            yield from _dicts(value)
-    elif isinstance(cfg, (list, tuple)):
-        for value in cfg:
-            yield from _dicts(value)
-
-
 def _pseudo_labeled_cfgs(cfg) -> List[dict]:
     """Every :class:`PseudoLabeledDataset` config inside ``cfg``."""
     return [
-        d for d in _dicts(cfg)
+        d for d in iter_dicts(cfg)
         if d.get('type') in ('PseudoLabeledDataset', PseudoLabeledDataset)
     ]
 
@@ -259,7 +249,7 @@ def _with_labeled(student_dataloader: dict, dataloader: Union[DataLoader,
 def _check_data_roots(key: str, loader) -> None:
     """A ``FileNotFoundError`` naming the first ``data_root`` of a loader
     config that does not exist."""
-    for dataset in _dicts(loader):
+    for dataset in iter_dicts(loader):
         root = dataset.get('data_root')
         if isinstance(root, str) and root and not osp.isdir(root):
             raise FileNotFoundError(
