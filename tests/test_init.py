@@ -30,7 +30,10 @@ expected = {MODELS: ['SemiSupervisedEncoderDecoder', 'DSBN',
                          'ColorJitter', 'GaussianBlur'],
             DATASETS: ['SemiSupervisedDataset', 'PseudoLabeledDataset'],
             DATA_SAMPLERS: ['MultiSourceSampler'],
-            HOOKS: ['PseudoLabelHook', 'ExportModelHook'],
+            HOOKS: [
+                'PseudoLabelHook', 'ExportModelHook', 'AtomicCheckpointHook',
+                'CheckInputsHook', 'WorkDirLockHook'
+            ],
             PARAM_SCHEDULERS: ['RoundPolyLR', 'RoundPolyParamScheduler']}
 for registry, names in expected.items():
     for name in names:

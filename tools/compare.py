@@ -8,13 +8,14 @@ Usage::
 
 Each work dir is one run of ``tools/train.py``: its dumped config says the
 method (the segmentor type), the labeled split, the iterations and the
-evaluation; the final validation mIoU comes from MMEngine's
-``<timestamp>/vis_data/scalars.json`` and the per-class IoU from the last
-validation table of its log. With ``--test``, ``tools/test.py`` is run on
-the run's last checkpoint instead. The gap is to the best supervised run of
-the same split and evaluation. Runs of different splits or evaluations are
-flagged: the table says so and no gap crosses them. The table and the chart
-are :mod:`mmseg_sb.apis.compare`'s.
+evaluation; the last validation mIoU comes from MMEngine's
+``<timestamp>/vis_data/scalars.json`` of the latest attempt that has one and
+the per-class IoU from the last validation table of its log; a run with no
+validation yet has an empty mIoU and no bar. With ``--test``,
+``tools/test.py`` is run on the run's last checkpoint instead. The gap is to
+the best supervised run of the same split and evaluation. Runs of different
+splits or evaluations are flagged: the table says so and no gap crosses
+them. The table and the chart are :mod:`mmseg_sb.apis.compare`'s.
 """
 import argparse
 import os.path as osp
@@ -24,7 +25,7 @@ import sys
 import tempfile
 from typing import Dict, Tuple
 
-from mmseg_sb.apis import collect_run, runs_bar_chart, runs_table
+from mmseg_sb.apis import RunSummary, collect_run, runs_bar_chart, runs_table
 from mmseg_sb.utils import class_ious, run_config
 
 TEST_TOOL = osp.join(osp.dirname(osp.abspath(__file__)), 'test.py')
@@ -43,11 +44,10 @@ def parse_args():
     return parser.parse_args()
 
 
-def test_checkpoint(work_dir: str) -> Tuple[float, Dict[str, float]]:
-    """mIoU and per-class IoU of ``tools/test.py`` on the run's last
-    checkpoint."""
-    with open(osp.join(work_dir, 'last_checkpoint')) as f:
-        checkpoint = f.read().strip()
+def test_checkpoint(work_dir: str,
+                    checkpoint: str) -> Tuple[float, Dict[str, float]]:
+    """mIoU and per-class IoU of ``tools/test.py`` on a checkpoint of the
+    run."""
     config = run_config(work_dir).filename
     with tempfile.TemporaryDirectory() as tmp:
         result = subprocess.run(
@@ -62,15 +62,36 @@ def test_checkpoint(work_dir: str) -> Tuple[float, Dict[str, float]]:
     return float(match[-1]), class_ious(text)
 
 
+def tested_run(work_dir: str) -> RunSummary:
+    """The run's row with the mIoU of ``tools/test.py`` on its last
+    checkpoint; an empty mIoU and a note saying why if there is none."""
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(pointer):
+        return collect_run(work_dir, (None, {}), 'no last_checkpoint to test')
+    with open(pointer) as f:
+        checkpoint = f.read().strip()
+    if not osp.isfile(checkpoint):
+        return collect_run(work_dir, (None, {}),
+                           f'last_checkpoint {checkpoint} is missing')
+    return collect_run(work_dir, test_checkpoint(work_dir, checkpoint),
+                       'tools/test.py')
+
+
 def main():
     args = parse_args()
-    runs = [
-        collect_run(w, test_checkpoint(w), 'tools/test.py')
-        if args.test else collect_run(w) for w in args.work_dirs
-    ]
+    try:
+        # Every work dir is read before any is tested.
+        runs = [collect_run(w) for w in args.work_dirs]
+        if args.test:
+            runs = [tested_run(w) for w in args.work_dirs]
+    except (FileNotFoundError, RuntimeError) as e:
+        sys.exit(f'compare: {e}')
     print(runs_table(runs, args.per_class))
-    runs_bar_chart(runs, args.out)
-    print(f'\nbar chart: {args.out}')
+    if any(run.miou is not None for run in runs):
+        runs_bar_chart(runs, args.out)
+        print(f'\nbar chart: {args.out}')
+    else:
+        print('\nno bar chart: no run has an mIoU yet')
 
 
 if __name__ == '__main__':

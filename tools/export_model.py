@@ -9,6 +9,7 @@ test_cfg), which MMSeg alone builds, loads, tests and deploys.
 Usage: python tools/export_model.py CONFIG CHECKPOINT OUT_DIR
 """
 import argparse
+import os.path as osp
 import sys
 
 from mmengine.config import Config
@@ -27,10 +28,18 @@ def main(argv=None):
         'DDP-saved or not')
     parser.add_argument('out_dir')
     args = parser.parse_args(argv)
+    if not osp.isfile(args.config):
+        sys.exit(f'export_model: config {args.config} does not exist; pass '
+                 'the config the checkpoint was trained with (the .py in its '
+                 'work dir).')
     try:
-        path = export_model(
-            Config.fromfile(args.config), args.checkpoint, args.out_dir)
-    except (FileNotFoundError, ValueError) as e:
+        cfg = Config.fromfile(args.config)
+    except Exception as e:  # a file that is no config fails in many ways
+        sys.exit(f'export_model: cannot read the config {args.config} '
+                 f'({type(e).__name__}: {e}).')
+    try:
+        path = export_model(cfg, args.checkpoint, args.out_dir)
+    except (OSError, ValueError) as e:
         sys.exit(f'export_model: {e}')
     print(f'Wrote {path} and {args.out_dir}/config.py')
 

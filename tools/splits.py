@@ -15,7 +15,9 @@ Draw a seeded split (by count or fraction; the unlabeled part is the rest)::
     python tools/splits.py draw data/cityscapes --name 1-8 --fraction 0.125 \\
         --seed 0
 
-Check existing split files::
+Check existing split files, as a training run checks them before it starts
+(blank lines, every image and label decoded, label values within the
+classes; ``--no-decode`` only looks for the files)::
 
     python tools/splits.py check data/cityscapes --name 1-8
 """
@@ -23,6 +25,9 @@ import argparse
 import os.path as osp
 import sys
 
+from mmseg.registry import DATASETS
+from mmseg.utils import register_all_modules
+from mmseg_sb.datasets.file_check import check_dataset_files
 from mmseg_sb.datasets.splits import (CITYSCAPES_SPLITS, check_split,
                                       draw_split, list_images, read_split_list,
                                       write_ann_file)
@@ -50,7 +55,41 @@ def parse_args(argv=None):
         if name == 'draw':
             p.add_argument('--fraction', type=float)
             p.add_argument('--seed', type=int, default=0)
+        if name == 'check':
+            p.add_argument(
+                '--seg-dir',
+                default='gtFine/train',
+                help='label folder of the labeled list, relative to '
+                'data_root')
+            p.add_argument(
+                '--no-decode',
+                action='store_true',
+                help='only check that the files exist')
     return parser.parse_args(argv)
+
+
+def check_split_files(data_root: str, split_dir: str, img_dir: str,
+                      seg_dir: str, decode: bool) -> None:
+    """Check the split's files as CheckInputsHook does before training: the
+    ann files as MMSeg reads them, the labeled images with their labels and
+    the unlabeled images."""
+    register_all_modules()  # MMSeg's transforms, as in training
+    parts = []
+    for part, prefix in (('labeled',
+                          dict(img_path=img_dir, seg_map_path=seg_dir)),
+                         ('unlabeled', dict(img_path=img_dir))):
+        steps = [dict(type='LoadImageFromFile')]
+        if part == 'labeled':
+            steps.append(dict(type='LoadAnnotations'))
+        parts.append((part,
+                      DATASETS.build(
+                          dict(
+                              type='CityscapesDataset',
+                              data_root=data_root,
+                              ann_file=osp.join(split_dir, f'{part}.txt'),
+                              data_prefix=prefix,
+                              pipeline=steps))))
+    check_dataset_files(parts, decode)
 
 
 def main(argv=None) -> int:
@@ -76,6 +115,9 @@ def main(argv=None) -> int:
         num_labeled = num_labeled or CITYSCAPES_SPLITS.get(args.name)
     try:
         check_split(labeled, unlabeled, img_dir, num_labeled=num_labeled)
+        if args.command == 'check':
+            check_split_files(args.data_root, out_dir, args.img_dir,
+                              args.seg_dir, not args.no_decode)
     except ValueError as e:
         sys.exit(f'Split {args.name}: {e}')
     if args.command != 'check':

@@ -5,6 +5,7 @@ _base_ = [
     'mmseg::deeplabv3plus/deeplabv3plus_r101-d8_4xb2-80k_cityscapes-769x769.py',  # noqa: E501
     './datasets/semi_cityscapes_769x769.py',
     './schedules/self_training_40k_20k.py',
+    './mmseg_sb_runtime.py',
 ]
 custom_imports = dict(imports=['mmseg_sb'], allow_failed_imports=False)
 
@@ -32,7 +33,8 @@ train_cfg = dict(
 # The rounds (the one place they are given: default_hooks.pseudo_label).
 default_hooks = dict(
     checkpoint=_base_.self_training_checkpoint,
-    pseudo_label=_base_.pseudo_label_hook)
+    pseudo_label=_base_.pseudo_label_hook,
+    **_base_.guard_hooks)
 # At the end, the student exported as a plain MMSeg model
 # (work_dir/export/: EncoderDecoder, plain norm layers).
 custom_hooks = [dict(type='ExportModelHook')]

@@ -9,6 +9,7 @@ _base_ = [
     './datasets/semi_cityscapes_769x769.py',
     './schedules/self_training_40k_20k.py',
     './schedules/poly.py',
+    './mmseg_sb_runtime.py',
 ]
 # mmseg_sb's checkpoint hook (atomic saves), below.
 custom_imports = dict(imports=['mmseg_sb'], allow_failed_imports=False)
@@ -29,5 +30,6 @@ train_cfg = dict(
     type='IterBasedTrainLoop', max_iters=sup_iters, val_interval=sup_interval)
 default_hooks = dict(
     checkpoint=dict(
-        type='AtomicCheckpointHook', by_epoch=False, interval=sup_interval))
+        type='AtomicCheckpointHook', by_epoch=False, interval=sup_interval),
+    **_base_.guard_hooks)
 randomness = dict(seed=1024)

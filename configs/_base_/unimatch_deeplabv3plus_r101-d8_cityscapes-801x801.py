@@ -16,6 +16,7 @@ _base_ = [
     'mmseg::deeplabv3plus/deeplabv3plus_r101-d8_4xb2-80k_cityscapes-769x769.py',  # noqa: E501
     './datasets/online_cityscapes_801x801.py',
     './schedules/poly.py',
+    './mmseg_sb_runtime.py',
 ]
 custom_imports = dict(imports=['mmseg_sb'], allow_failed_imports=False)
 
@@ -48,6 +49,7 @@ param_scheduler = [_base_.poly_scheduler]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=80000, val_interval=4000)
 default_hooks = dict(
     checkpoint=dict(
-        type='AtomicCheckpointHook', by_epoch=False, interval=4000))
+        type='AtomicCheckpointHook', by_epoch=False, interval=4000),
+    **_base_.guard_hooks)
 custom_hooks = [dict(type='ExportModelHook')]
 randomness = dict(seed=1024)

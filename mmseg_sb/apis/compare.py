@@ -5,10 +5,11 @@ gap of each run to the best supervised one, and a bar chart of their mIoU
 
 A run is a work dir of ``tools/train.py``: its dumped config says the method
 (the segmentor type), the labeled split, the iterations and the evaluation;
-its final validation gives the mIoU and the per-class IoU (see
-:mod:`mmseg_sb.utils.run_logs`). The gap is to the best supervised run of the
-same split and evaluation; runs of different splits or evaluations are
-flagged, and no gap crosses them.
+its last validation gives the mIoU and the per-class IoU (see
+:func:`mmseg_sb.utils.final_validation`: the latest attempt that has one),
+and a run with no validation yet is a row without mIoU.
+The gap is to the best supervised run of the same split and evaluation; runs
+of different splits or evaluations are flagged, and no gap crosses them.
 """
 import os
 import os.path as osp
@@ -20,9 +21,16 @@ from mmengine.config import Config
 from mmseg.registry import MODELS
 from ..engine.rounds import planned_iters
 from ..utils import final_validation, run_config
+from ..utils.run_logs import Validation
 
 #: The method name of MMSeg's own segmentors.
 SUPERVISED = 'supervised'
+#: The notes of a run without validation.
+NO_VALIDATION = 'no validation yet'
+#: The keys under which dataset wrappers hold the dataset they wrap, the
+#: labeled one first: ``SemiSupervisedDataset``, ``ConcatDataset`` (labeled
+#: first), ``RepeatDataset`` and ``ClassBalancedDataset``.
+WRAPPED_KEYS = ('labeled', 'datasets', 'dataset')
 
 
 class RunSummary(NamedTuple):
@@ -33,27 +41,32 @@ class RunSummary(NamedTuple):
     labeled: Optional[int]
     iters: int
     evaluation: str
-    miou: float
+    miou: Optional[float]  # None: no validation yet
     class_iou: Dict[str, float]
     notes: str
 
 
-def labeled_part(cfg: Config) -> dict:
-    """The labeled dataset of the training data, whatever its wrapper
-    (a self-training run's round 0 trains on it alone)."""
-    dataset = cfg.train_dataloader.dataset
-    if 'labeled' in dataset:  # SemiSupervisedDataset
-        return dataset.labeled
-    if 'datasets' in dataset:  # ConcatDataset: labeled first
-        return dataset.datasets[0]
+def unwrapped(dataset: dict) -> dict:
+    """The labeled dataset config inside any wrappers of ``dataset``."""
+    for key in WRAPPED_KEYS:
+        if key in dataset:
+            inner = dataset[key]
+            return unwrapped(inner[0] if key == 'datasets' else inner)
     return dataset
+
+
+def labeled_part(cfg: Config) -> dict:
+    """The labeled dataset of the training data, whatever its wrappers
+    (a self-training run's round 0 trains on it alone)."""
+    return unwrapped(cfg.train_dataloader.dataset)
 
 
 def split_of(cfg: Config) -> Tuple[str, Optional[int]]:
     """``data_root/ann_file`` of the labeled images, and how many (None if
     the file is not here)."""
     part = labeled_part(cfg)
-    path = osp.normpath(osp.join(part.get('data_root', ''), part.ann_file))
+    path = osp.normpath(
+        osp.join(part.get('data_root', ''), part.get('ann_file', '')))
     if not osp.isfile(path):
         return path, None
     with open(path) as f:
@@ -93,22 +106,40 @@ def start_iters(cfg: Config) -> Tuple[int, str]:
     return 0, ''
 
 
+def validation_note(found: Optional[Validation], planned: int) -> str:
+    """What the row's notes say of its validation: none yet, one before
+    the planned end, or one of an attempt that is not the latest."""
+    if found is None:
+        return NO_VALIDATION
+    notes = [
+        f'last validation at {found.step}' if found.step != planned else '',
+        '' if found.latest else
+        f'validated in attempt {found.attempt}, not the latest'
+    ]
+    return '; '.join(filter(None, notes))
+
+
 def collect_run(work_dir: str,
-                result: Optional[Tuple[float, Dict[str, float]]] = None,
+                result: Optional[Tuple[Optional[float], Dict[str,
+                                                             float]]] = None,
                 note: str = '') -> RunSummary:
     """One run's row.
 
     Args:
         work_dir (str): The run's work dir.
-        result (tuple[float, dict[str, float]], optional): mIoU and
+        result (tuple[float | None, dict[str, float]], optional): mIoU and
             per-class IoU measured elsewhere (e.g. by ``tools/test.py`` on
-            the last checkpoint), shown instead of the final validation.
-            Defaults to None.
+            the last checkpoint; mIoU None if it could not be), shown
+            instead of the last validation. Defaults to None.
         note (str): Said of ``result`` in the row's notes. Defaults to
             ``''``.
 
     Returns:
         RunSummary: The row.
+
+    Raises:
+        FileNotFoundError: If ``work_dir`` does not exist or holds no
+            dumped config.
     """
     cfg = run_config(work_dir)
     split, labeled = split_of(cfg)
@@ -117,8 +148,10 @@ def collect_run(work_dir: str,
     if result is not None:
         (miou, class_iou), added = result, note
     else:
-        step, miou, class_iou = final_validation(work_dir)
-        added = f'last validation at {step}' if step != planned else ''
+        found = final_validation(work_dir)
+        miou, class_iou = (found.miou, found.class_iou) if found else (None,
+                                                                       {})
+        added = validation_note(found, planned)
     notes = '; '.join(filter(None, [notes, added]))
     return RunSummary(work_dir, method_of(cfg.model.type), split, labeled,
                       start + planned, evaluation_of(cfg), miou, class_iou,
@@ -127,14 +160,14 @@ def collect_run(work_dir: str,
 
 def gaps_to_supervised(runs: Sequence[RunSummary]) -> List[Optional[float]]:
     """mIoU minus the best supervised run's of the same split and
-    evaluation (None where there is none)."""
+    evaluation (None where there is none, or no mIoU)."""
     best: Dict[Tuple[str, str], float] = {}
     for r in runs:
-        if r.method == SUPERVISED:
+        if r.method == SUPERVISED and r.miou is not None:
             key = (r.split, r.evaluation)
             best[key] = max(best.get(key, -1.0), r.miou)
     return [
-        r.miou - best[(r.split, r.evaluation)] if
+        r.miou - best[(r.split, r.evaluation)] if r.miou is not None and
         (r.split, r.evaluation) in best else None for r in runs
     ]
 
@@ -197,26 +230,27 @@ def runs_table(runs: Sequence[RunSummary], per_class: bool = False) -> str:
         for i, e in enumerate(dict.fromkeys(r.evaluation for r in runs))
     }
     classes = list(dict.fromkeys(c for r in runs for c in r.class_iou))
+    classes = classes if per_class else []
     header = [
         'method', 'split', 'labeled', 'iterations', 'mIoU',
         'gap to supervised', 'run'
-    ] + (
-        classes if per_class else [])
+    ] + classes
     rows = []
     for run, gap in zip(runs, gaps_to_supervised(runs)):
         split = split_ids[run.split]
         if len(eval_ids) > 1:
             split += f', {eval_ids[run.evaluation]}'
         name = osp.basename(osp.normpath(run.work_dir))
+        # mIoU, then IoU per class; empty cells where there is no mIoU.
+        scores = [''] * (1 + len(classes)) if run.miou is None else [
+            f'{s:.2f}' for s in [run.miou] +
+            [run.class_iou.get(c, float('nan')) for c in classes]
+        ]
         rows.append([
             run.method, split, '?' if run.labeled is None else run.labeled,
-            run.iters, f'{run.miou:.2f}', '-' if gap is
-            None else f'{gap:+.2f}', name +
+            run.iters, scores[0], '-' if gap is None else f'{gap:+.2f}', name +
             (f' ({run.notes})' if run.notes else '')
-        ] + [
-            f'{run.class_iou.get(c, float("nan")):.2f}'
-            for c in (classes if per_class else [])
-        ])
+        ] + scores[1:])
     lines = []
     if len(split_ids) > 1 or len(eval_ids) > 1:
         lines += [
@@ -235,10 +269,17 @@ def runs_bar_chart(runs: Sequence[RunSummary],
     """Write mIoU per run as bars coloured by method.
 
     Args:
-        runs (Sequence[RunSummary]): One bar each.
+        runs (Sequence[RunSummary]): One bar each, but none for a run
+            without mIoU.
         out (str): The PNG to write.
         title (str): The chart's title. Defaults to ``'mIoU per run'``.
+
+    Raises:
+        ValueError: If no run has an mIoU.
     """
+    runs = [r for r in runs if r.miou is not None]
+    if not runs:
+        raise ValueError('No run has an mIoU to draw.')
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt

@@ -17,6 +17,7 @@ import os.path as osp
 from typing import Any, Dict
 
 import torch
+import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
@@ -24,6 +25,7 @@ from mmseg.registry import MODELS
 from ..engine.rounds import ROUND_INFO
 from ..models.layers import DSBN
 from ..utils import iter_dicts, read_checkpoint
+from ..utils.checkpoint import shape_mismatches
 
 #: Top-level config keys kept in the exported config: what MMSeg's inference
 #: API and tools/test.py read.
@@ -102,8 +104,60 @@ def plain_config(cfg: Config) -> Config:
     return Config(out)
 
 
+def check_out_dir(out_dir: str) -> None:
+    """Raise a ``NotADirectoryError`` naming the file if ``out_dir``, or a
+    folder it would be made in, is a file."""
+    path = osp.abspath(out_dir)
+    while not osp.exists(path):
+        path = osp.dirname(path)
+    if not osp.isdir(path):
+        raise NotADirectoryError(
+            f'Cannot export into {out_dir}: {path} is a file. Choose a folder '
+            '(an existing one, or a new one to be made) for the export.')
+
+
+def weights_mismatch(model: nn.Module, state: Dict[str, Any]) -> str:
+    """How ``state`` differs from the weights of ``model``, by a strict load
+    into it (that goes on past the weights of another shape).
+
+    Args:
+        model (nn.Module): The network.
+        state (dict[str, Any]): Its weights, perhaps.
+
+    Returns:
+        str: The missing and unexpected keys and the keys of another shape,
+        counted, with examples; ``''`` if there are none.
+    """
+
+    def shown(shape):
+        return 'no tensor' if shape is None else list(shape)
+
+    reshaped = shape_mismatches(state, model.state_dict())
+    reshaped_keys = {k for k, _, _ in reshaped}
+    fitting = {k: v for k, v in state.items() if k not in reshaped_keys}
+    missing, unexpected = model.load_state_dict(fitting, strict=False)
+    another_shape = [
+        f'{k} is {shown(a)}, not {shown(b)}' for k, a, b in reshaped
+    ]
+    problems = {
+        'missing keys': [k for k in missing if k not in reshaped_keys],
+        'unexpected keys': unexpected,
+        'keys of another shape': another_shape
+    }
+    return ', '.join(f'{len(keys)} {what} (e.g. {keys[:3]})'
+                     for what, keys in problems.items() if keys)
+
+
 def export_model(cfg: Config, checkpoint: str, out_dir: str) -> str:
-    """Export a checkpoint file (see :func:`export_state`)."""
+    """Export a checkpoint file (see :func:`export_state`).
+
+    Raises:
+        FileNotFoundError: If ``checkpoint`` does not exist.
+        ValueError: If it is no checkpoint (see
+            :func:`mmseg_sb.utils.read_checkpoint`), or its weights are not
+            those of the config's network.
+        NotADirectoryError: If ``out_dir`` is a file.
+    """
     loaded = read_checkpoint(checkpoint)
     return export_state(
         cfg,
@@ -125,7 +179,17 @@ def export_state(cfg: Config, state: Dict[str, torch.Tensor], out_dir: str,
     checked against the exported config by a strict load into the network
     it builds, so the weights of another network fail here with the keys
     that do not match.
+
+    Raises:
+        ValueError: If ``cfg`` has no model, or ``state`` does not match its
+            network.
+        NotADirectoryError: If ``out_dir`` is a file.
     """
+    config = f'the config {cfg.filename or "given in memory"}'
+    if 'model' not in cfg:
+        raise ValueError(f'{config.capitalize()} has no model; pass the '
+                         'config the checkpoint was trained with.')
+    check_out_dir(out_dir)
     checkpoint = meta.get('source', 'the model')
     state = plain_state_dict(cfg.model, state)
     plain = plain_config(cfg)
@@ -133,18 +197,12 @@ def export_state(cfg: Config, state: Dict[str, torch.Tensor], out_dir: str,
     model_cfg = copy.deepcopy(plain.model)
     model_cfg.pop('pretrained', None)
     model_cfg['backbone'].pop('init_cfg', None)
-    model = MODELS.build(model_cfg)
-    try:
-        missing, unexpected = model.load_state_dict(state, strict=False)
-    except RuntimeError as e:  # shapes differ
-        raise ValueError(f'The weights of {checkpoint} do not match the '
-                         f'network of the config: {e}') from e
-    if missing or unexpected:
+    mismatch = weights_mismatch(MODELS.build(model_cfg), state)
+    if mismatch:
         raise ValueError(
-            f'The weights of {checkpoint} do not match the network of the '
-            f'config: {len(missing)} missing keys (e.g. {missing[:3]}), '
-            f'{len(unexpected)} unexpected keys (e.g. {unexpected[:3]}). '
-            'Was it trained with this config?')
+            f'The weights of {checkpoint} do not match the network of '
+            f'{config}: {mismatch}. Export with the config the checkpoint '
+            'was trained with (the .py in its work dir).')
     os.makedirs(out_dir, exist_ok=True)
     tmp = osp.join(out_dir, 'model.pth.tmp')
     torch.save(

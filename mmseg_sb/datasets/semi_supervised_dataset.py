@@ -5,6 +5,7 @@ from typing import List, Optional, Sequence
 from mmengine.dataset import ConcatDataset
 
 from mmseg.registry import DATASETS
+from .file_check import naming_file
 
 
 @DATASETS.register_module()
@@ -27,7 +28,8 @@ class SemiSupervisedDataset(ConcatDataset):
     labeled weak | pseudo-labeled strong.
 
     The parts are given by name, so a config that changes the split
-    overrides ``labeled`` and ``unlabeled`` by key.
+    overrides ``labeled`` and ``unlabeled`` by key. An error of reading a
+    sample names its files.
 
     Args:
         labeled (dict): Config of the labeled dataset.
@@ -63,3 +65,8 @@ class SemiSupervisedDataset(ConcatDataset):
                 for part in (labeled, unlabeled)
             ]
         super().__init__(copy.deepcopy(parts), lazy_init=lazy_init)
+
+    def __getitem__(self, idx: int) -> dict:
+        """The sample ``idx`` of its part; an error names its files."""
+        with naming_file(self.get_data_info(idx)):
+            return super().__getitem__(idx)

@@ -1,12 +1,12 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
-from .hooks import (AtomicCheckpointHook, ExportModelHook, ProgressBarHook,
-                    PseudoLabelHook)
+from .hooks import (AtomicCheckpointHook, CheckInputsHook, ExportModelHook,
+                    ProgressBarHook, PseudoLabelHook, WorkDirLockHook)
 from .pseudo_labeler import PseudoLabeler
 from .runner import SelfTrainingLoop
 from .schedulers import RoundPolyLR, RoundPolyParamScheduler
 
 __all__ = [
-    'AtomicCheckpointHook', 'ExportModelHook', 'ProgressBarHook',
-    'PseudoLabelHook', 'PseudoLabeler', 'RoundPolyLR',
-    'RoundPolyParamScheduler', 'SelfTrainingLoop'
+    'AtomicCheckpointHook', 'CheckInputsHook', 'ExportModelHook',
+    'ProgressBarHook', 'PseudoLabelHook', 'PseudoLabeler', 'RoundPolyLR',
+    'RoundPolyParamScheduler', 'SelfTrainingLoop', 'WorkDirLockHook'
 ]

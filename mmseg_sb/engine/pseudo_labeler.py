@@ -21,6 +21,7 @@ from torch.utils.data import Dataset
 
 from mmseg.models import SegTTAModel
 from mmseg.structures import SegDataSample
+from ..datasets.file_check import naming_file
 from ..evaluation import PseudoLabelMetric
 from ..evaluation.metrics import relative_label_path
 from ..utils.label_round import (COMPLETE_MARKER, LabelProvenance,
@@ -33,7 +34,8 @@ __all__ = ['LabelingDataset', 'PseudoLabeler']
 
 class LabelingDataset(Dataset):
     """Data infos run through a test pipeline: what :meth:`PseudoLabeler.run`
-    reads (and a benchmark of bare inference, to compare)."""
+    reads (and a benchmark of bare inference, to compare). An error of
+    reading an image names it."""
 
     def __init__(self, data_infos: List[dict], pipeline: Sequence[dict]):
         self.data_infos = data_infos
@@ -43,7 +45,8 @@ class LabelingDataset(Dataset):
         return len(self.data_infos)
 
     def __getitem__(self, idx: int) -> dict:
-        return self.pipeline(dict(self.data_infos[idx]))
+        with naming_file(self.data_infos[idx]):
+            return self.pipeline(dict(self.data_infos[idx]))
 
 
 class PseudoLabeler:

@@ -10,6 +10,7 @@ from .run_logs import (class_ious, final_validation, latest_run_dir,
                        run_config, run_log, val_mious)
 from .sample_keys import (CUTMIX_BOX, IS_PSEUDO, STRONG, STRONG_1, STRONG_2,
                           SUP, VIEWS, WEAK)
+from .work_dir_lock import LOCK_FILE, WorkDirLock
 
 __all__ = [
     'load_state_dict', 'load_teacher', 'read_checkpoint', 'IS_PSEUDO', 'VIEWS',
@@ -18,5 +19,6 @@ __all__ = [
     'COMPLETE_MARKER', 'is_complete_round', 'mark_round_complete',
     'read_round_stats', 'round_dir', 'PSEUDO_LABEL_DIR', 'CUTMIX_BOX',
     'STRONG_1', 'STRONG_2', 'SUP', 'iter_dicts', 'class_ious',
-    'final_validation', 'latest_run_dir', 'run_config', 'run_log', 'val_mious'
+    'final_validation', 'latest_run_dir', 'run_config', 'run_log', 'val_mious',
+    'LOCK_FILE', 'WorkDirLock'
 ]

@@ -11,7 +11,7 @@ fail. It replaces MMEngine's loader for local paths when mmseg_sb is imported.
 """
 import os.path as osp
 import pickle
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -88,8 +88,21 @@ def read_checkpoint(checkpoint: str) -> dict:
     ``runtime_info`` (the message hub's, empty if the file has none)."""
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'Checkpoint {checkpoint} does not exist.')
-    loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-    state = loaded.get('state_dict', loaded)
+    try:
+        loaded = CheckpointLoader.load_checkpoint(
+            checkpoint, map_location='cpu')
+    except Exception as e:  # torch.load raises whatever the bytes cause
+        raise ValueError(
+            f'{checkpoint} is not a readable checkpoint ({type(e).__name__}:'
+            f' {e}); it may be cut short or another kind of file. Give the '
+            '.pth file that MMEngine saved (work_dir/iter_*.pth).') from e
+    state = loaded.get('state_dict', loaded) if isinstance(loaded,
+                                                           dict) else None
+    if not isinstance(state, dict) or not all(
+            isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f'{checkpoint} holds no state dict (a dict of '
+                         'tensors, or one under "state_dict"); give a '
+                         'checkpoint that MMEngine saved.')
     state = {
         k[len('module.'):] if k.startswith('module.') else k: v
         for k, v in state.items()
@@ -131,3 +144,62 @@ def load_teacher(model: nn.Module,
             f'{len(missing)} missing keys (e.g. {missing[:3]}), '
             f'{len(unexpected)} unexpected keys (e.g. {unexpected[:3]}). '
             'Was it trained with the same model config?')
+
+
+def shape_mismatches(
+    state: Dict[str, Any], model_state: Dict[str, Any]
+) -> List[Tuple[str, Optional[Tuple[int, ...]], Optional[Tuple[int, ...]]]]:
+    """The weights of ``state`` whose shape differs from the model's weight
+    of the same key (keys in only one of them are not compared).
+
+    Args:
+        state (dict[str, Any]): A checkpoint's state dict.
+        model_state (dict[str, Any]): The model's ``state_dict()``.
+
+    Returns:
+        list[tuple[str, tuple | None, tuple | None]]: The key, the shape in
+        the checkpoint and the shape in the model, in the order of
+        ``state``; a value that is not a tensor has the shape None.
+    """
+
+    def shape(value):
+        return tuple(value.shape) if torch.is_tensor(value) else None
+
+    return [(k, shape(v), shape(model_state[k])) for k, v in state.items()
+            if k in model_state and shape(v) != shape(model_state[k])]
+
+
+def check_resumable(model: nn.Module, checkpoint: dict,
+                    max_iters: Optional[int]) -> Optional[str]:
+    """Raise a ``ValueError`` if a run cannot resume from ``checkpoint`` (as
+    MMEngine's ``Runner.resume`` has loaded it): a weight of another shape
+    (a changed ``num_classes`` or model), or a checkpoint past the run's
+    end, ``max_iters``. MMEngine only warns of the first and exits at once,
+    without a word, on the second.
+
+    Returns:
+        str, optional: A warning for a checkpoint at the run's end (nothing
+        is left to train), else None.
+    """
+    changed = shape_mismatches(
+        checkpoint.get('state_dict', {}), model.state_dict())
+    if changed:
+        shapes = '; '.join(f'{k}: checkpoint {a}, model {b}'
+                           for k, a, b in changed[:3])
+        raise ValueError(
+            f'Cannot resume: {len(changed)} weights of the checkpoint have '
+            f'other shapes than the model\'s ({shapes}). A run cannot change'
+            ' its model or num_classes; train in a new --work-dir, or start '
+            'from these weights with load_from=... without --resume.')
+    done = checkpoint.get('meta', {}).get('iter')
+    if max_iters is None or done is None or done < max_iters:
+        return None
+    if done > max_iters:
+        raise ValueError(
+            f'Cannot resume: the checkpoint is at iteration {done}, past '
+            f'the end of the configured run ({max_iters} iterations). '
+            'Lengthen the run (its max_iters or round_iters) or train in a '
+            'new --work-dir.')
+    return (f'The checkpoint is at iteration {done}, the end of the run: '
+            'nothing is left to train. Lengthen the run (its max_iters or '
+            'round_iters) to train on.')

@@ -4,8 +4,10 @@ hand, tables against hand-written text."""
 import json
 import os
 import os.path as osp
+import re
 
 import pytest
+from mmengine.config import Config
 
 from mmseg_sb.apis import (RunSummary, collect_run, gaps_to_supervised,
                            markdown_table, method_of, runs_bar_chart,
@@ -46,18 +48,22 @@ CLASS_TABLE = """per class results:
 """
 
 
-def write_run(work_dir, config, mious, road):
+def write_run(work_dir, config, mious, road, stamp='20240101_120000'):
     """A work dir as MMEngine leaves it: the dumped config, the scalars
-    and the log of one run."""
-    run = osp.join(work_dir, '20240101_120000')
-    os.makedirs(osp.join(run, 'vis_data'))
+    and the log of one attempt (``stamp``; none if ``mious`` is None)."""
+    os.makedirs(work_dir, exist_ok=True)
     with open(osp.join(work_dir, 'config.py'), 'w') as f:
         f.write(config)
+    if mious is None:
+        return work_dir
+    run = osp.join(work_dir, stamp)
+    os.makedirs(osp.join(run, 'vis_data'))
     with open(osp.join(run, 'vis_data', 'scalars.json'), 'w') as f:
+        f.write(json.dumps(dict(loss=1.0, step=1)) + '\n')
         for step, miou in mious.items():
             f.write(json.dumps(dict(loss=1.0, step=step - 1)) + '\n')
             f.write(json.dumps(dict(mIoU=miou, aAcc=90.0, step=step)) + '\n')
-    with open(osp.join(run, '20240101_120000.log'), 'w') as f:
+    with open(osp.join(run, f'{stamp}.log'), 'w') as f:
         f.write(
             CLASS_TABLE.format(road='12.00') + 'mIoU: 1\n' +
             CLASS_TABLE.format(road=road) + 'mIoU: 2\n')
@@ -102,6 +108,110 @@ def test_collect_run_reads_config_validation_and_log(work_dirs):
     tested = collect_run(work_dirs['sb'], (47.25, {'road': 1.0}), 'tested')
     assert (tested.miou, tested.class_iou) == (47.25, {'road': 1.0})
     assert tested.notes == 'from t/iter_800.pth; tested'
+
+
+def table_cells(text, run):
+    """The cells of the row of ``run`` (its work dir's name) in a table."""
+    line = next(
+        line for line in text.splitlines()
+        if line.split('|')[7:8] and line.split('|')[7].split()[0] == run)
+    return [c.strip() for c in line.split('|')[1:-1]]
+
+
+def test_a_run_without_validation_is_a_row_without_miou(work_dirs, tmp_path):
+    config = SUP_CONFIG.format(root=work_dirs['root'])
+    # No attempt folder yet; an attempt that logged losses only.
+    fresh = write_run(str(tmp_path / 'fresh'), config, None, '')
+    started = write_run(str(tmp_path / 'started'), config, {}, '')
+    for work_dir in (fresh, started):
+        run = collect_run(work_dir)
+        assert (run.miou, run.class_iou, run.iters) == (None, {}, 108)
+        assert run.notes == ('from work_dirs/sup/iter_100.pth; '
+                             'no validation yet')
+    runs = [collect_run(w) for w in (work_dirs['sup'], fresh, started)]
+    assert gaps_to_supervised(runs) == [0.0, None, None]
+    # The rest of the table is there; the run's scores are empty.
+    text = runs_table(runs, per_class=True)
+    assert table_cells(text, 'fresh') == [
+        'supervised', 'a', '3', '108', '', '-',
+        'fresh (from work_dirs/sup/iter_100.pth; no validation yet)', '', ''
+    ]
+    assert table_cells(text, 'sup')[4:] == [
+        '40.00', '+0.00', 'sup (from work_dirs/sup/iter_100.pth)', '80.00',
+        'nan'
+    ]
+    # The chart has a bar per run with an mIoU: as wide as for one run.
+    import cv2
+    out = str(tmp_path / 'compare.png')
+    runs_bar_chart(runs, out)
+    assert cv2.imread(out).shape == (396, 319, 3)
+    with pytest.raises(ValueError, match='No run has an mIoU'):
+        runs_bar_chart(runs[1:2], out)
+
+
+def test_the_latest_attempt_with_a_validation_counts(work_dirs):
+    # Which attempt that is is run_logs.final_validation's (see
+    # tests/test_utils/test_run_logs.py); the row notes it if it is not
+    # the latest: here a resumed attempt that crashed before it validated,
+    # and a later one that died before it logged a scalar.
+    sup = work_dirs['sup']
+    crashed = osp.join(sup, '20240102_080000')
+    os.makedirs(osp.join(crashed, 'vis_data'))
+    with open(osp.join(crashed, 'vis_data', 'scalars.json'), 'w') as f:
+        f.write(json.dumps(dict(loss=0.5, step=9)) + '\n')
+    os.makedirs(osp.join(sup, '20240103_080000'))
+    run = collect_run(sup)
+    assert (run.miou, run.class_iou['road']) == (40.0, 80.0)
+    assert run.notes == ('from work_dirs/sup/iter_100.pth; validated in '
+                         'attempt 20240101_120000, not the latest')
+    # A later attempt that validated (a resumed run that went on) counts.
+    write_run(
+        sup,
+        SUP_CONFIG.format(root=work_dirs['root']), {8: 50.0},
+        '81.00',
+        stamp='20240102_090000')
+    run = collect_run(sup)
+    assert (run.miou, run.class_iou['road']) == (50.0, 81.0)
+    assert run.notes == ('from work_dirs/sup/iter_100.pth; validated in '
+                         'attempt 20240102_090000, not the latest')
+
+
+@pytest.mark.parametrize(
+    'wrap', [
+        lambda d: dict(type='RepeatDataset', times=4, dataset=d), lambda d:
+        dict(type='ClassBalancedDataset', oversample_thr=0.1, dataset=d),
+        lambda d: dict(
+            type='ConcatDataset',
+            datasets=[
+                dict(type='RepeatDataset', times=2, dataset=d),
+                dict(type='CityscapesDataset', ann_file='splits/b/l.txt')
+            ]), lambda d: dict(
+                type='SemiSupervisedDataset',
+                labeled=dict(type='RepeatDataset', times=2, dataset=d),
+                unlabeled=dict(
+                    type='PseudoLabeledDataset',
+                    dataset=dict(ann_file='splits/a/unlabeled.txt')))
+    ],
+    ids=['repeat', 'class_balanced', 'concat', 'semi'])
+def test_the_labeled_split_is_found_through_wrappers(work_dirs, tmp_path,
+                                                     wrap):
+    cfg = Config.fromstring(SUP_CONFIG.format(root=work_dirs['root']), '.py')
+    cfg.train_dataloader.dataset = wrap(cfg.train_dataloader.dataset)
+    work_dir = write_run(
+        str(tmp_path / 'wrapped'), cfg.pretty_text, {8: 40.0}, '80.00')
+    run = collect_run(work_dir)
+    assert (run.split, run.labeled) == (osp.join(work_dirs['root'], 'splits',
+                                                 'a', 'labeled.txt'), 3)
+
+
+def test_a_path_that_is_not_a_run_is_named(tmp_path):
+    missing = str(tmp_path / 'nothing')
+    with pytest.raises(
+            FileNotFoundError,
+            match=re.escape(f'Work dir {missing} does not exist')):
+        collect_run(missing)
+    with pytest.raises(FileNotFoundError, match='holds no dumped config'):
+        collect_run(str(tmp_path))
 
 
 def test_method_names():

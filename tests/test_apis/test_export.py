@@ -1,6 +1,7 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
 """A trained self-training model, exported, runs in MMSeg alone."""
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -40,6 +41,12 @@ torch.save(dict(logits=logits, meta=ckpt['meta']), out)
 assert not any(m.startswith('mmseg_sb') for m in sys.modules), 'imported'
 print(type(model).__name__)
 '''
+
+
+def config_file(path, **cfg):
+    """``cfg`` as a config read from a file at ``path``."""
+    Config(cfg).dump(path)
+    return Config.fromfile(path)
 
 
 def self_training_logits(cfg, checkpoint, inputs):
@@ -120,8 +127,8 @@ def test_supervised_and_ddp_checkpoints(tiny_model_cfg, tmp_path):
     assert all(converted[k] is state[k] for k in state)
 
     semi = MODELS.build(tiny_model_cfg)
-    cfg = Config(dict(model=tiny_model_cfg, default_scope='mmseg'))
-    cfg.filename = 'tiny.py'
+    cfg = config_file(
+        str(tmp_path / 'tiny.py'), model=tiny_model_cfg, default_scope='mmseg')
     torch.save(dict(state_dict=semi.state_dict()), str(tmp_path / 'a.pth'))
     torch.save(
         dict(state_dict={
@@ -140,28 +147,60 @@ def test_supervised_and_ddp_checkpoints(tiny_model_cfg, tmp_path):
     assert list(exported[0]) == list(plain_state_dict(plain_cfg, state))
 
 
-@pytest.mark.slow
 def test_bad_input_names_the_problem(tiny_model_cfg, tmp_path):
-    cfg = Config(dict(model=tiny_model_cfg, default_scope='mmseg'))
-    cfg.filename = 'tiny.py'
+    cfg = config_file(
+        str(tmp_path / 'tiny.py'), model=tiny_model_cfg, default_scope='mmseg')
+    out = str(tmp_path / 'o')
     with pytest.raises(FileNotFoundError, match='missing.pth'):
-        export_model(cfg, str(tmp_path / 'missing.pth'), str(tmp_path / 'o'))
+        export_model(cfg, str(tmp_path / 'missing.pth'), out)
+    good = str(tmp_path / 'a.pth')
     torch.save(
-        dict(state_dict=MODELS.build(tiny_model_cfg).state_dict()),
-        str(tmp_path / 'a.pth'))
+        dict(state_dict=MODELS.build(tiny_model_cfg).state_dict()), good)
+    # Files that are no checkpoint: text, empty, a torch.save zip cut short.
+    with open(good, 'rb') as f:
+        data = f.read()
+    for name, content in (('text.pth', b'hello\n'), ('empty.pth', b''),
+                          ('cut.pth', data[:len(data) // 2])):
+        path = str(tmp_path / name)
+        with open(path, 'wb') as f:
+            f.write(content)
+        with pytest.raises(ValueError, match=re.escape(path)):
+            export_model(cfg, path, out)
+    # A checkpoint of another network: its keys, then its shapes.
+    torch.save(
+        dict(state_dict={'head.weight': torch.zeros(2)}),
+        str(tmp_path / 'keys.pth'))
+    with pytest.raises(
+            ValueError,
+            match=r'the config .*/tiny.py: \d+ missing keys .*'
+            r"1 unexpected keys \(e.g. \['head.weight'\]\)"):
+        export_model(cfg, str(tmp_path / 'keys.pth'), out)
     other_model = tiny_model_cfg.copy()
     other_model.decode_head.channels = 8
-    other = Config(dict(model=other_model, default_scope='mmseg'))
-    with pytest.raises(ValueError, match='do not match the network'):
-        export_model(other, str(tmp_path / 'a.pth'), str(tmp_path / 'o'))
-    result = subprocess.run([
-        sys.executable, 'tools/export_model.py', 'configs/nothing.py',
-        str(tmp_path / 'a.pth'),
-        str(tmp_path / 'o')
-    ],
-                            cwd=REPO,
-                            capture_output=True,
-                            text=True,
-                            timeout=300)
-    assert result.returncode != 0
-    assert 'export_model: ' in result.stderr and 'nothing.py' in result.stderr
+    other = config_file(
+        str(tmp_path / 'other.py'), model=other_model, default_scope='mmseg')
+    with pytest.raises(ValueError) as e:
+        export_model(other, good, out)
+    assert re.search(
+        r'do not match the network of the config .*/other.py: \d+ keys of '
+        r"another shape \(e.g. \['decode_head.conv_seg.weight is "
+        r'\[19, 16, 1, 1\], not \[19, 8, 1, 1\]', str(e.value))
+    assert len(str(e.value)) < 600  # not a line per weight
+    assert not osp.exists(out)
+    # A config without a model.
+    data = config_file(str(tmp_path / 'data.py'), crop_size=(8, 8))
+    with pytest.raises(
+            ValueError,
+            match=re.escape(f'The config {tmp_path}/data.py has no model')):
+        export_model(data, good, out)
+    # An output folder that is a file, or under one.
+    with open(str(tmp_path / 'file'), 'w') as f:
+        f.write('kept')
+    for out_dir in ('file', osp.join('file', 'sub')):
+        with pytest.raises(
+                NotADirectoryError,
+                match=re.escape(
+                    f'Cannot export into {tmp_path / out_dir}: '
+                    f'{tmp_path / "file"} is a file. Choose a folder')):
+            export_model(cfg, good, str(tmp_path / out_dir))
+    assert (tmp_path / 'file').read_text() == 'kept'

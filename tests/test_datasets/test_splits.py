@@ -1,8 +1,12 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
+import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 
+import cv2
+import numpy as np
 import pytest
 
 from mmseg_sb.datasets.splits import (check_split, draw_split,
@@ -99,3 +103,45 @@ def test_cli_convert_draw_check(cityscapes_root, tmp_path):
     bad = cli('convert', cityscapes_root, '--name', '1-8', '--labeled',
               str(tmp_path / 'l.txt'), '--unlabeled', str(tmp_path / 'u.txt'))
     assert bad.returncode != 0 and 'expected 372' in bad.stderr
+
+
+@pytest.mark.slow
+def test_cli_check_reads_splits_as_training_does(cityscapes_root):
+    """A trailing blank line is an image without a name to MMSeg; check
+    finds it (it used to call the split fine), and a bad label file."""
+    split_dir = osp.join(cityscapes_root, 'splits', 'blank')
+    os.makedirs(split_dir, exist_ok=True)
+    lab = read_split_list(osp.join(cityscapes_root, 'splits/tiny/labeled.txt'))
+    unl = read_split_list(
+        osp.join(cityscapes_root, 'splits/tiny/unlabeled.txt'))
+    with open(osp.join(split_dir, 'unlabeled.txt'), 'w') as f:
+        f.write('\n'.join(unl) + '\n')
+    with open(osp.join(split_dir, 'labeled.txt'), 'w') as f:
+        f.write('\n'.join(lab) + '\n\n')
+
+    def check(*args):
+        return subprocess.run([
+            sys.executable, 'tools/splits.py', 'check', cityscapes_root,
+            '--name', 'blank', *args
+        ],
+                              cwd=REPO,
+                              capture_output=True,
+                              text=True)
+
+    found = check()
+    assert found.returncode != 0
+    assert f'{split_dir}/labeled.txt has 1 blank line(s) (line ' \
+        f'{len(lab) + 1})' in found.stderr
+    with open(osp.join(split_dir, 'labeled.txt'), 'w') as f:
+        f.write('\n'.join(lab) + '\n')
+    assert check().returncode == 0
+    # A label with the value 50 of 19 classes, in a copy of the labels.
+    seg_dir = osp.join(cityscapes_root, 'gtFine_bad', 'train')
+    shutil.copytree(osp.join(cityscapes_root, 'gtFine', 'train'), seg_dir)
+    bad = osp.join(seg_dir, lab[0] + '_gtFine_labelTrainIds.png')
+    cv2.imwrite(bad, np.full((8, 8), 50, np.uint8))
+    found = check('--seg-dir', 'gtFine_bad/train')
+    assert found.returncode != 0
+    assert f'{bad} has label values [50]' in found.stderr
+    assert check('--seg-dir', 'gtFine_bad/train',
+                 '--no-decode').returncode == 0

@@ -12,9 +12,11 @@ from mmengine.dist import barrier, is_main_process
 from mmengine.fileio import LocalBackend, get_file_backend
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 from mmseg.registry import HOOKS
+from ...utils.checkpoint import check_resumable
 
 #: MMEngine's file in the work dir naming the checkpoint to resume from.
 LAST_CHECKPOINT = 'last_checkpoint'
@@ -97,7 +99,10 @@ class AtomicCheckpointHook(CheckpointHook):
     - ``work_dir/last_checkpoint`` is replaced the same way, afterwards;
     - only then is the oldest checkpoint removed.
 
-    So at every moment ``last_checkpoint`` names a complete checkpoint.
+    So at every moment ``last_checkpoint`` names a complete checkpoint. A
+    resumed run refuses, before it loads the weights, a checkpoint whose
+    weights have other shapes (another ``num_classes``) or that lies past
+    the run's end.
     Before a run resumes from ``last_checkpoint`` (``resume=True`` without
     ``load_from``; :meth:`before_run` precedes ``Runner.load_or_resume``), a
     bad one (empty, unreadable, or naming a file that is missing or not a
@@ -137,6 +142,18 @@ class AtomicCheckpointHook(CheckpointHook):
             if osp.exists(pointer):
                 self._repair_last_checkpoint(pointer, folder)
         barrier()  # other ranks read last_checkpoint once it is repaired
+
+    def after_load_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
+        """Before a resumed run loads the checkpoint's weights, refuse one
+        of another model or past the run's end
+        (:func:`~mmseg_sb.utils.checkpoint.check_resumable`)."""
+        if not runner._resume:
+            return  # load_from: fine-tuning may change the head
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        warning = check_resumable(model, checkpoint, runner.max_iters)
+        if warning:
+            runner.logger.warning(f'AtomicCheckpointHook: {warning}')
 
     def _save_checkpoint_with_step(self, runner: Runner, step: int,
                                    meta: dict) -> None:

@@ -14,14 +14,19 @@ from mmseg.registry import METRICS
 
 def write_png_atomic(path: str, label: np.ndarray) -> None:
     """Write a uint8 label map as PNG: to a temporary name, then renamed, so
-    ``path`` never holds a partial file."""
+    ``path`` never holds a partial file; a failed write leaves no file."""
     ok, buf = cv2.imencode('.png', label)
     if not ok:
         raise RuntimeError(f'cv2.imencode failed for {path}')
     tmp = f'{path}.{os.getpid()}.tmp'
-    with open(tmp, 'wb') as f:
-        f.write(buf.tobytes())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, 'wb') as f:
+            f.write(buf.tobytes())
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
 
 
 def relative_label_path(img_path: str, img_dir: str, img_suffix: str,
@@ -96,16 +101,21 @@ class PseudoLabelMetric(IoUMetric):
     def read_gt(self, rel: str) -> torch.Tensor:
         """The ground truth of the image whose label is ``rel``."""
         path = osp.join(self.gt_dir, rel)
-        gt = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-        if gt is None:
+        if not osp.isfile(path):
             raise FileNotFoundError(
                 f'Ground truth {path} of an unlabeled image is missing; set '
                 "the unlabeled dataset's seg_map_path to None if it has no "
                 'ground truth.')
+        gt = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        if gt is None:
+            raise ValueError(f'Ground truth {path} of an unlabeled image '
+                             'cannot be decoded; replace it.')
         return torch.from_numpy(gt.astype(np.int64))
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
-        """Queue each prediction's PNG and keep its statistics."""
+        """Queue each prediction's PNG and keep its statistics; a failed
+        write of an earlier PNG stops the pass here."""
+        self._raise_failed_writes(wait=False)
         for sample in data_samples:
             label = sample['pred_sem_seg']['data'].squeeze(0).cpu()
             rel = self.relative_label_path(sample['img_path'])
@@ -140,13 +150,33 @@ class PseudoLabelMetric(IoUMetric):
     def evaluate(self, size: int) -> dict:
         """Wait for this rank's PNGs (a failed write raises here), then
         gather and compute as :class:`BaseMetric`."""
-        for future in self._pending:
-            future.result()
-        self._pending.clear()
+        self._raise_failed_writes(wait=True)
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
         return super().evaluate(size)
+
+    def _raise_failed_writes(self, wait: bool) -> None:
+        """Raise an ``OSError`` naming the folder and the reason if a PNG
+        write failed (pending writes are cancelled); forget the writes that
+        are done. With ``wait``, wait for all of them first."""
+        pending = []
+        for future in self._pending:
+            if not (wait or future.done()):
+                pending.append(future)
+            elif future.exception() is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool, self._pending = None, []
+                error = future.exception()
+                if not isinstance(error, Exception):
+                    raise error  # e.g. KeyboardInterrupt: not the disk's
+                raise OSError(
+                    f'PseudoLabelMetric: writing pseudo labels into '
+                    f'{self.out_dir} failed ({type(error).__name__}: '
+                    f'{error}); the pass is stopped. Free space there or '
+                    'train in another --work-dir; the round is relabeled '
+                    'when the run is resumed.') from error
+        self._pending = pending
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, object]:
         """The pass's statistics from every image's results."""

@@ -1,8 +1,11 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
 import copy
+import inspect
 import math
 from numbers import Real
 from typing import Any, Dict, Sequence, Tuple
+
+from torch import Tensor
 
 from mmseg.utils import OptConfigType
 from ..data_preprocessors import MultiViewDataPreProcessor
@@ -51,10 +54,35 @@ class SemiSegmentorMixin:
     def __init__(self,
                  data_preprocessor: OptConfigType = None,
                  **kwargs) -> None:
+        self._check_plain_kwargs(kwargs)
         super().__init__(
             data_preprocessor=MultiViewDataPreProcessor.wrap_cfg(
                 data_preprocessor),
             **kwargs)
+
+    def _check_plain_kwargs(self, kwargs: dict) -> None:
+        """A ``TypeError`` naming what the model config has that MMSeg's
+        :attr:`plain_type` (this segmentor's base) does not take: a model
+        of another segmentor type, which is not supported yet."""
+        if 'num_stages' in kwargs or isinstance(
+                kwargs.get('decode_head'), (list, tuple)):
+            kind = ('a CascadeEncoderDecoder (num_stages, a list of decode '
+                    'heads: OCRNet, PointRend)')
+        else:
+            base = next(
+                c for c in type(self).__mro__[1:]
+                if c.__name__ == self.plain_type)
+            unknown = sorted(
+                set(kwargs) - set(inspect.signature(base).parameters))
+            if not unknown:
+                return
+            kind = (f'of another segmentor type (it has {unknown}, e.g. '
+                    "SAN's MultimodalEncoderDecoder)")
+        raise TypeError(
+            f'{type(self).__name__} builds on MMSeg\'s {self.plain_type}, '
+            f'and this model is {kind}, which it does not support yet. Train '
+            f'a model of {self.plain_type} with one decode head, e.g. '
+            'DeepLabV3+.')
 
     @classmethod
     def plain_model_cfg(cls, model_cfg: dict) -> dict:
@@ -161,3 +189,20 @@ class SemiSegmentorMixin:
                 f'{example}.')
         for term, weight in weights.items():
             cls.check_number(f'{key}.{term}', weight)
+
+    def check_logits(self, logits: Any) -> Tensor:
+        """``logits``, the decode head's training output, if it is one
+        logits tensor (N, C, H, W), as this method needs; otherwise a
+        ``TypeError`` that names the head and what to do."""
+        if isinstance(logits, Tensor) and logits.dim() == 4:
+            return logits
+        head = type(self.decode_head).__name__
+        got = type(logits).__name__ if not isinstance(
+            logits, Tensor) else f'a {logits.dim()}-d tensor'
+        raise TypeError(
+            f'{type(self).__name__} needs per-pixel logits (N, C, H, W) from '
+            f'the decode head, and {head} gives {got} in training (heads '
+            'with several outputs or mask queries, such as DDRNet, PIDNet, '
+            'K-Net, Mask2Former, DANet and EncNet, are not supported yet). '
+            'Train a model whose decode head gives logits, e.g. DeepLabV3+, '
+            'PSPNet, UPerNet or SegFormer.')

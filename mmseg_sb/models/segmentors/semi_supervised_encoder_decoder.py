@@ -1,8 +1,11 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
+import logging
+from collections import Counter
 from typing import Dict, List, Tuple, Union
 
 import torch
 import torch.nn as nn
+from mmengine.logging import print_log
 from torch import Tensor
 
 from mmseg.models.segmentors import EncoderDecoder
@@ -10,7 +13,7 @@ from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, SampleList, add_prefix
 from ...utils import IS_PSEUDO, STRONG, WEAK
-from ..layers import convert_to_dsbn, dsbn_modules, dsbn_split
+from ..layers import DSBN, convert_to_dsbn, dsbn_modules, dsbn_split
 from ..utils import SUP_PREFIX, UNSUP_PREFIX, reweight_loss_dict
 from .semi_segmentor_mixin import SemiSegmentorMixin
 
@@ -101,8 +104,33 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
         self.unsup_weight = cfg['unsup_weight']
         self.unsup_loss = MODELS.build(unsup_loss)
         if self.use_dsbn:
-            convert_to_dsbn(self)
+            self._convert_to_dsbn()
         self.register_buffer(self.AUX_TRAINED, torch.tensor(False))
+
+    def _convert_to_dsbn(self) -> None:
+        """Make every BatchNorm (BN, SyncBN) a DSBN and log how many, per
+        part of the model; other norm layers (LN, GN) stay as they are. A
+        model without BatchNorm (e.g. a ViT) gets a warning: DSBN does
+        nothing there."""
+        convert_to_dsbn(self)
+        counts = Counter(
+            name.split('.')[0] for name, module in self.named_modules()
+            if isinstance(module, DSBN))
+        if not counts:
+            print_log(
+                f'{type(self).__name__}: use_dsbn=True, but the model has no '
+                'BatchNorm layer, so DSBN changes nothing: weak and strong '
+                'views share every norm layer. Set semi_train_cfg.use_dsbn='
+                'False to say so.',
+                logger='current',
+                level=logging.WARNING)
+            return
+        print_log(
+            f'{type(self).__name__}: {sum(counts.values())} BatchNorm layers '
+            'made DSBN (' + ', '.join(f'{part} {n}'
+                                      for part, n in counts.items()) +
+            '); other norm layers are left as they are.',
+            logger='current')
 
     def loss(self, inputs: Union[Tensor, Dict[str, Tensor]],
              data_samples: Union[SampleList, Dict[str, SampleList]]) -> dict:
@@ -127,7 +155,7 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
             self._start_aux_branch()
         with dsbn_split(self, num_weak):
             x = self.extract_feat(inputs)
-            seg_logits = self.decode_head.forward(x)
+            seg_logits = self.check_logits(self.decode_head.forward(x))
             aux_logits = [
                 head.forward(x) for _, head in self._auxiliary_heads()
             ]

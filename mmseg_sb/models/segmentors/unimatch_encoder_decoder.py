@@ -1,5 +1,5 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -72,6 +72,7 @@ class UniMatchEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
              -> _sup_weak_forward(): extract_feat(sup + weak)
                 -> decode_head.forward([feats, dropout(weak feats)])
              -> decode_head.loss_by_feat(sup)
+             -> _auxiliary_head_forward_train(sup feats), if any
              -> _pseudo_labels(weak) -> _unsup_loss(fp)
              -> _strong_losses(): _mix(strong_k)
                 -> extract_feat(strong views) -> decode_head.forward()
@@ -147,11 +148,15 @@ class UniMatchEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
             the threshold.
         """
         self._check_views(inputs)
-        sup_logits, weak_logits, fp_logits = self._sup_weak_forward(
-            inputs[SUP], inputs[WEAK])
+        sup_feats, sup_logits, weak_logits, fp_logits = \
+            self._sup_weak_forward(inputs[SUP], inputs[WEAK])
         sup = add_prefix(
             self.decode_head.loss_by_feat(sup_logits, data_samples[SUP]),
             'decode')
+        if self.with_auxiliary_head:  # on labeled images, as MMSeg trains
+            sup.update(
+                self._auxiliary_head_forward_train(sup_feats,
+                                                   data_samples[SUP]))
         size = inputs[WEAK].shape[-2:]
         pseudo, conf = self._pseudo_labels(weak_logits, size)
         valid = self._valid_pixels(data_samples[WEAK], size, pseudo.device)
@@ -213,22 +218,26 @@ class UniMatchEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
                              f'differ in size {sizes}.')
 
     def _sup_weak_forward(
-            self, sup: Tensor,
-            weak: Tensor) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+            self, sup: Tensor, weak: Tensor
+    ) -> Tuple[List[Tensor], Tensor, Tensor, Optional[Tensor]]:
         """One pass over ``sup`` and ``weak``, plus the weak view's dropped
         features through the decode head in the same call (as one batch).
 
         Returns:
-            tuple[Tensor]: Decode-head logits of sup, weak and (with the
-            feature stream) the perturbed weak features, at head resolution.
+            tuple: The encoder features of sup (for the auxiliary heads),
+            and the decode-head logits of sup, weak and (with the feature
+            stream) the perturbed weak features, at head resolution.
         """
         feats = self.extract_feat(torch.cat([sup, weak]))
         num_sup, num_weak = len(sup), len(weak)
+        sup_feats = [f[:num_sup] for f in feats]
         if self.use_fp:
             feats = [torch.cat([f, self._drop(f[num_sup:])]) for f in feats]
-        parts = self.decode_head.forward(feats).split([num_sup, num_weak] +
-                                                      [num_weak] * self.use_fp)
-        return parts[0], parts[1], parts[2] if self.use_fp else None
+        parts = self.check_logits(
+            self.decode_head.forward(feats)).split([num_sup, num_weak] +
+                                                   [num_weak] * self.use_fp)
+        return (sup_feats, parts[0], parts[1],
+                parts[2] if self.use_fp else None)
 
     def _drop(self, feature: Tensor) -> Tensor:
         """Channel dropout of the feature stream, only in training."""

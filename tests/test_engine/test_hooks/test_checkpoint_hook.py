@@ -445,3 +445,37 @@ def test_self_training_config_resumes_after_a_kill(semi_runner_cfg, tmp_path):
     assert saved_iter(osp.join(work_dir, 'iter_4.pth')) == 4
     assert osp.isfile(
         osp.join(work_dir, PSEUDO_LABEL_DIR, 'round_1', COMPLETE_MARKER))
+
+
+def test_resume_past_the_configured_end_is_refused(tmp_path):
+    """A finished run of 4 iterations resumed by a config of 2 used to exit
+    at once without a word (issue 24: rounds [3, 6] resumed as [3, 2])."""
+    build_runner(tmp_path, 4).train()
+    probe = ResumeProbeHook()
+    with pytest.raises(
+            ValueError,
+            match='iteration 4, past the end of the '
+            r'configured run \(2 iterations\)'):
+        build_runner(tmp_path, 2, resume=True, probe=probe).train()
+    assert probe.iters == [] and probe.files_at_start is None
+    at_end = build_runner(tmp_path, 4, resume=True)
+    assert any('nothing is left to train' in w
+               for w in train_logging_warnings(at_end))
+
+
+def test_resume_with_another_class_count_is_refused(semi_runner_cfg, tmp_path):
+    """Resuming with another num_classes used to warn, then fail in the
+    loss (IndexError: Target 10 is out of bounds)."""
+    work_dir = str(tmp_path / 'semi')
+    Runner.from_cfg(semi_runner_cfg(round_iters=(2, 2),
+                                    work_dir=work_dir)).train()
+    cfg = semi_runner_cfg(
+        round_iters=(2, 4),
+        work_dir=work_dir,
+        resume=True,
+        **{'model.decode_head.num_classes': 10})
+    with pytest.raises(
+            ValueError,
+            match=r'conv_seg.weight: checkpoint '
+            r'\(19, .*model \(10, .*num_classes'):
+        Runner.from_cfg(cfg).train()

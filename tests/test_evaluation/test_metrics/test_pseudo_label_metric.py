@@ -99,3 +99,59 @@ def test_image_outside_the_suffix_is_refused(tmp_path):
         str(tmp_path), str(tmp_path), SUFFIX, LABEL, num_classes=3)
     with pytest.raises(ValueError, match='img_suffix'):
         metric.relative_label_path(str(tmp_path / 'c/x.jpg'))
+
+
+def test_disk_full_stops_the_pass_and_leaves_no_temporary_file(
+        tmp_path, monkeypatch):
+    """The third PNG write fails midway, as on a full disk: the pass stops
+    at the next image with the folder and the reason, the later writes are
+    not attempted, and the partial file is removed."""
+    import builtins
+    import errno
+    import time
+
+    from mmseg_sb.evaluation.metrics import pseudo_label_metric
+    attempts = []
+
+    def full_disk_open(path, mode='r', *args, **kwargs):
+        f = builtins.open(path, mode, *args, **kwargs)
+        if 'w' not in mode:
+            return f
+        attempts.append(path)
+        if len(attempts) < 3:
+            return f
+
+        class Full:
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                f.close()
+
+            def write(self, data):
+                f.write(data[:len(data) // 2])
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        return Full()
+
+    monkeypatch.setattr(
+        pseudo_label_metric, 'open', full_disk_open, raising=False)
+    out_dir = str(tmp_path / 'round_1')
+    metric = PseudoLabelMetric(
+        out_dir, str(tmp_path / 'img'), SUFFIX, LABEL, num_classes=3)
+    processed = 0
+    with pytest.raises(OSError) as error:
+        for i in range(40):
+            metric.process({}, [
+                sample(str(tmp_path / 'img'), f'c/x{i}', torch.zeros(
+                    3, 2, 2)).to_dict()
+            ])
+            processed += 1
+            time.sleep(0.01)  # the model's time per image
+        metric.evaluate(40)
+    assert f'writing pseudo labels into {out_dir} failed' in str(error.value)
+    assert 'No space left on device' in str(error.value)
+    assert processed < 10 and len(attempts) <= processed + 1
+    left = sorted(f for _, _, fs in os.walk(out_dir) for f in fs)
+    assert left == [f'x{i}{LABEL}' for i in range(2)]

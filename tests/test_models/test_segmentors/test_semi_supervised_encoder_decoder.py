@@ -295,3 +295,54 @@ def test_without_dsbn_and_bad_semi_cfg(tiny_model_cfg):
     cfg['semi_train_cfg'] = 1.0
     with pytest.raises(TypeError, match='semi_train_cfg must be a dict'):
         MODELS.build(cfg)
+
+
+def logged(build):
+    """The messages logged while ``build()`` runs, and its result."""
+    import logging
+
+    from mmengine.logging import MMLogger
+    messages = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = lambda record: messages.append(
+        (record.levelno, record.getMessage()))
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        return build(), messages
+    finally:
+        logger.removeHandler(handler)
+
+
+def test_dsbn_conversion_is_logged_per_part(tiny_model_cfg):
+    """Every BatchNorm becomes a DSBN, counted per part against the plain
+    model's BatchNorms; GroupNorm stays as it is."""
+    from torch.nn.modules.batchnorm import _BatchNorm
+    cfg = deeplab_cfg(tiny_model_cfg)
+    cfg['auxiliary_head']['norm_cfg'] = dict(
+        type='GN', num_groups=4, requires_grad=True)
+    plain = MODELS.build(dict(cfg, type='EncoderDecoder'))
+    expected = {
+        part: sum(isinstance(m, _BatchNorm) for m in module.modules())
+        for part, module in plain.named_children()
+    }
+    semi, messages = logged(lambda: MODELS.build(cfg))
+    assert expected['auxiliary_head'] == 0 and expected['backbone'] > 0
+    text = (f'{sum(expected.values())} BatchNorm layers made DSBN (backbone '
+            f'{expected["backbone"]}, decode_head {expected["decode_head"]})')
+    assert any(text in m for _, m in messages), messages
+    assert sum(isinstance(m, DSBN)
+               for m in semi.modules()) == sum(expected.values())
+    assert sum(isinstance(m, torch.nn.GroupNorm) for m in semi.modules()) > 0
+
+
+def test_a_model_without_batchnorm_is_warned(tiny_model_cfg):
+    import logging
+    cfg = deeplab_cfg(tiny_model_cfg)
+    for part in ('backbone', 'decode_head', 'auxiliary_head'):
+        cfg[part]['norm_cfg'] = dict(
+            type='GN', num_groups=4, requires_grad=True)
+    semi, messages = logged(lambda: MODELS.build(cfg))
+    assert not any(isinstance(m, DSBN) for m in semi.modules())
+    assert any(level == logging.WARNING and 'no BatchNorm layer' in m
+               for level, m in messages)

@@ -157,10 +157,10 @@ def test_feature_dropout_only_in_training(tiny_model_cfg):
     model = frozen_bn(MODELS.build(online_cfg(tiny_model_cfg)))
     inputs, _ = make_batch()
     with torch.no_grad():
-        _, weak, fp = model._sup_weak_forward(inputs['sup'], inputs['weak'])
+        _, _, weak, fp = model._sup_weak_forward(inputs['sup'], inputs['weak'])
         assert not torch.allclose(weak, fp)
         model.eval()
-        _, weak, fp = model._sup_weak_forward(inputs['sup'], inputs['weak'])
+        _, _, weak, fp = model._sup_weak_forward(inputs['sup'], inputs['weak'])
         torch.testing.assert_close(weak, fp)
 
 
@@ -287,3 +287,25 @@ def test_batch_without_unlabeled_views_is_refused(tiny_model_cfg):
         model.loss({'sup': inputs['sup']}, {'sup': samples['sup']})
     with pytest.raises(ValueError, match='multi-view batches'):
         model.loss(inputs['sup'], samples['sup'])
+
+
+@pytest.mark.parametrize('method',
+                         ['UniMatchEncoderDecoder', 'FixMatchEncoderDecoder'])
+def test_auxiliary_head_is_trained_on_labeled_images(tiny_model_cfg, method):
+    """The auxiliary head's loss is MMSeg's supervised one on the labeled
+    images (an EncoderDecoder with the same weights), weighted as the
+    labeled loss, and every parameter of the head gets a gradient."""
+    cfg = online_cfg(tiny_model_cfg, method)
+    cfg['auxiliary_head'] = dict(
+        copy.deepcopy(tiny_model_cfg['auxiliary_head']), dropout_ratio=0.0)
+    model = frozen_bn(MODELS.build(cfg))
+    plain = frozen_bn(MODELS.build(dict(type(model).plain_model_cfg(cfg))))
+    plain.load_state_dict(model.state_dict())
+    inputs, samples = make_batch(strong=1 if method.startswith('Fix') else 2)
+    losses = model.loss(inputs, samples)
+    reference = plain.loss(inputs['sup'], samples['sup'])
+    torch.testing.assert_close(losses['sup.aux.loss_ce'],
+                               model.sup_weight * reference['aux.loss_ce'])
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
+    grads = [p.grad for p in model.auxiliary_head.parameters()]
+    assert grads and all(g is not None and g.abs().sum() > 0 for g in grads)
