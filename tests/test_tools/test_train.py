@@ -111,3 +111,68 @@ def test_dist_scripts_use_torchrun_and_our_tools(tool):
         text = f.read()
     assert 'torch.distributed.run' in text
     assert '--launcher pytorch' in text
+
+
+def test_two_processes_through_dist_train_sh(cityscapes_root, tmp_path):
+    """tools/dist_train.sh itself, with 2 CPU processes: torchrun, gloo and
+    DDP on the CPU (tools/_mmseg_tool.py), the rounds' labeling shared
+    between the ranks in one work dir."""
+    import os
+    import random
+
+    work_dir = str(tmp_path / 'wd')
+    env = dict(
+        os.environ,
+        PATH=osp.dirname(sys.executable) + os.pathsep + os.environ['PATH'],
+        PORT=str(random.Random(str(tmp_path)).randrange(20000, 30000)))
+    done = subprocess.run(
+        ['bash', 'tools/dist_train.sh', DEMO_CFG, '2'] +
+        tiny_options(cityscapes_root, work_dir, rounds=(2, 2)) +
+        ['train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2'],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600)
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-3000:]
+    # MMEngine's environment report: 2 processes, its pytorch launcher.
+    assert 'Distributed launcher: pytorch' in log
+    assert 'GPU number: 2' in log  # the world size, GPU or not
+    assert "model_wrapper_cfg = dict(\n    device_ids=None," in log
+    marker = osp.join(work_dir, 'pseudo_labels', 'round_1',
+                      'round_complete.json')
+    with open(marker) as f:
+        assert '"num_images": 10' in f.read()  # each image once, 2 ranks
+    assert max(val_mious(work_dir)) == 4
+
+
+def test_slurm_train_sh_runs_train_py_per_task(tmp_path):
+    """No Slurm here: a stand-in ``srun`` records its arguments, which must
+    start one tools/train.py task per GPU with the slurm launcher."""
+    import os
+    srun = tmp_path / 'srun'
+    srun.write_text('#!/usr/bin/env bash\nprintf "%s\\n" "$@"\n')
+    srun.chmod(0o755)
+    env = dict(
+        os.environ,
+        PATH=f'{tmp_path}{os.pathsep}{os.environ["PATH"]}',
+        GPUS='16',
+        GPUS_PER_NODE='8')
+    done = subprocess.run([
+        'bash', 'tools/slurm_train.sh', 'gpu', 'sb', DEMO_CFG, '--work-dir',
+        'work_dirs/x y'
+    ],
+                          cwd=REPO,
+                          env=env,
+                          capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
+    args = done.stdout.splitlines()
+    assert args[:3] == ['-p', 'gpu', '--job-name=sb']
+    assert '--ntasks=16' in args and '--ntasks-per-node=8' in args
+    tail = args[args.index('python'):]
+    assert tail[3:] == [
+        DEMO_CFG, '--launcher=slurm', '--work-dir', 'work_dirs/x y'
+    ]
+    assert tail[1] == '-u' and tail[2].endswith('tools/train.py')
