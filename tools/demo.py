@@ -14,14 +14,17 @@
    supervised | student | pseudo label) and ``curves.png`` (validation mIoU
    against iteration) to the work dir.
 
-``--seeds N`` repeats steps 1-4 with N seeds and prints the mean and spread
-of every row. ``--compare`` also trains UniMatch and FixMatch (the same
-labeled split, model and total iterations) and prints ``tools/compare.py``'s
-table of all five runs, its bar chart in ``compare.png``. The terminal shows
+``--seeds N`` repeats steps 1-4 with N seeds (from ``--first-seed S``) and
+prints the mean and spread of every row, then per seed the teacher, control,
+student and student - control, and the paired test of student against
+control (mean, spread, wins, sign test, paired t-test). ``--compare`` also
+trains UniMatch and FixMatch (the same labeled split, model and total
+iterations) and prints ``tools/compare.py``'s table of all five runs, its
+bar chart in ``compare.png``. The terminal shows
 a progress bar per stage; MMEngine's logs go to each stage's work dir.
 
-Usage: python tools/demo.py [--seeds N] [--compare] [--work-dir DIR]
-    [--data-root DIR]
+Usage: python tools/demo.py [--seeds N] [--first-seed S] [--compare]
+    [--work-dir DIR] [--data-root DIR]
 """
 import argparse
 import contextlib
@@ -42,7 +45,8 @@ from mmseg_sb.apis import (collect_run, markdown_table, runs_bar_chart,
 from mmseg_sb.datasets.splits import draw_split, write_ann_file
 from mmseg_sb.engine import ProgressBarHook
 from mmseg_sb.testing import (CLEAR_CITY, make_synthetic_cityscapes,
-                              set_data_root, write_curves, write_summary)
+                              paired_test, set_data_root, write_curves,
+                              write_summary)
 from mmseg_sb.utils import read_round_stats, round_dir, val_mious
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -68,7 +72,13 @@ say = partial(print, file=TERMINAL, flush=True)
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--seeds', type=int, default=1)
+    parser.add_argument(
+        '--seeds', type=int, default=1, help='number of seeds to run')
+    parser.add_argument(
+        '--first-seed',
+        type=int,
+        default=0,
+        help='the first seed: seeds S to S+N-1 (held-out seeds: see README)')
     parser.add_argument(
         '--compare',
         action='store_true',
@@ -179,6 +189,20 @@ def print_rows(results: list, title: str) -> None:
     say(title + '\n' + markdown_table(header, table))
 
 
+def print_paired(seeds: range, results: list) -> None:
+    """Per seed the teacher, control and last student (val mIoU) and
+    student - control; then the paired test of student against control."""
+    rows = [(res['rows'][0][3], res['rows'][1][3], res['rows'][-1][3])
+            for res in results]
+    table = [(seed, f'{t:.2f}', f'{c:.2f}', f'{s:.2f}', f'{s - c:+.2f}')
+             for seed, (t, c, s) in zip(seeds, rows)]
+    say(f'\nSeeds {seeds[0]} to {seeds[-1]}: the last student against the '
+        'control, paired by seed\n' +
+        markdown_table(('seed', 'teacher', 'control', 'student',
+                        'student - control'), table))
+    say(str(paired_test([s for *_, s in rows], [c for _, c, _ in rows])))
+
+
 def compare_runs(result: dict) -> str:
     """``tools/compare.py``'s table of one seed's runs; its bar chart goes
     to ``compare.png`` in the seed's work dir."""
@@ -216,8 +240,9 @@ def main():
     warnings.filterwarnings('ignore', message='When align_corners')
     warnings.filterwarnings('ignore', category=UserWarning)
     start = time.time()
-    results = [run_seed(args, seed) for seed in range(args.seeds)]
-    for seed, res in enumerate(results):
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    results = [run_seed(args, seed) for seed in seeds]
+    for seed, res in zip(seeds, results):
         print_rows([res], (f'\nSeed {seed}\n' if args.seeds > 1 else '') +
                    '\nSelf-training vs supervised on generated Cityscapes-'
                    f'layout data (mIoU on {NUM_IMAGES["val"]} val images)')
@@ -225,7 +250,8 @@ def main():
         print_rows(
             results, f'\nOver {len(results)} seeds (mean +- std; gain of the '
             'last student per seed)')
-    for seed, res in enumerate(results if args.compare else []):
+        print_paired(seeds, results)
+    for seed, res in zip(seeds, results if args.compare else []):
         say(f'\nSeed {seed}: tools/compare.py over its runs')
         say(compare_runs(res))
     say('\nWrote {} and {}'.format(*write_figures(results[0])))

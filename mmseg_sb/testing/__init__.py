@@ -7,11 +7,12 @@ The readers of a run's logs are the library's
 re-exported here for the benchmarks."""
 from ..utils import latest_run_dir, val_mious
 from .demo_figures import colorize, write_curves, write_summary
+from .paired_test import PairedTest, paired_test
 from .synthetic_cityscapes import (CLEAR_CITY, CONDITIONS, draw_scene,
                                    make_synthetic_cityscapes, set_data_root)
 
 __all__ = [
     'CLEAR_CITY', 'CONDITIONS', 'colorize', 'draw_scene', 'latest_run_dir',
-    'make_synthetic_cityscapes', 'set_data_root', 'val_mious', 'write_curves',
-    'write_summary'
+    'make_synthetic_cityscapes', 'PairedTest', 'paired_test', 'set_data_root',
+    'val_mious', 'write_curves', 'write_summary'
 ]

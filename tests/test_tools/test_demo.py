@@ -90,3 +90,24 @@ def test_seeds_table_shows_mean_std_and_gains_per_seed(monkeypatch):
     assert rows[2][2:] == ['-', '42.94 +- 0.50', '+9.64 +12.64']
     assert rows[3][2:] == ['-', '44.51 +- 1.00', '+8.57 +10.57']
     assert rows[4][2:] == ['49.92 +- 1.00', '54.08 +- 2.00', '-']
+
+
+def test_paired_table_per_seed_and_test(monkeypatch):
+    """Seeds 10 and 11: teacher, control, student and student - control per
+    seed, then the paired test of student against control."""
+    demo = load_tool('demo')
+    other = [(name, iters, pseudo, miou + shift)
+             for (name, iters, pseudo, miou), shift in zip(ROWS, (1, 2, -3))]
+    lines = []
+    monkeypatch.setattr(demo, 'say', lines.append)
+    demo.print_paired(range(10, 12), [dict(rows=ROWS), dict(rows=other)])
+    rows = [[c.strip() for c in line.split('|')[1:-1]]
+            for line in lines[0].splitlines()[2:]]
+    assert lines[0].splitlines()[1].startswith('Seeds 10 to 11')
+    assert rows[0] == [
+        'seed', 'teacher', 'control', 'student', 'student - control'
+    ]
+    assert rows[2] == ['10', '42.44', '43.51', '52.08', '+8.57']
+    assert rows[3] == ['11', '43.44', '45.51', '49.08', '+3.57']
+    assert lines[1].startswith('mean +6.07, std 3.54 over 2 seeds; wins 2 '
+                               'of 2; sign test p = 0.5;')
