@@ -2,9 +2,12 @@
 """mmseg_sb: semi-supervised semantic segmentation for MMSegmentation 1.x.
 
 Importing the package registers its components in MMSeg's registries
-(``custom_imports=dict(imports=['mmseg_sb'])`` in a config is enough) and
-makes MMEngine load local checkpoints safely with torch >= 2.6.
+(``custom_imports=dict(imports=['mmseg_sb'])`` in a config is enough),
+makes MMEngine load local checkpoints safely with torch >= 2.6, and lets a
+config inherit this package's configs as ``mmseg_sb::<path>``
+(:mod:`mmseg_sb.registry`).
 """
+from . import registry  # noqa: F401  (the scope of mmseg_sb:: configs)
 from .datasets import *  # noqa: F401,F403
 from .engine import *  # noqa: F401,F403
 from .evaluation import *  # noqa: F401,F403
