@@ -17,10 +17,10 @@ import runpy
 import sys
 from typing import List
 
-import mmseg
 import torch
 import torch.distributed as dist
 
+import mmseg
 import mmseg_sb  # noqa: F401  (registers components)
 
 #: --cfg-options of a CPU run under torchrun.

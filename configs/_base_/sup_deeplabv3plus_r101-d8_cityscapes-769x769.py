@@ -33,3 +33,5 @@ default_hooks = dict(
         type='AtomicCheckpointHook', by_epoch=False, interval=sup_interval),
     **_base_.guard_hooks)
 randomness = dict(seed=1024)
+# The self-training teacher's batch: 8 GPUs x 4 labeled images.
+auto_scale_lr = dict(enable=False, base_batch_size=32)

@@ -53,3 +53,5 @@ default_hooks = dict(
     **_base_.guard_hooks)
 custom_hooks = [dict(type='ExportModelHook')]
 randomness = dict(seed=1024)
+# The release's batch: 4 GPUs x (2 labeled + 2 unlabeled).
+auto_scale_lr = dict(enable=False, base_batch_size=16)

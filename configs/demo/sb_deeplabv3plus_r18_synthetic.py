@@ -48,6 +48,8 @@ test_dataloader = val_dataloader
 # hundreds of iterations. Over the control they gained 1.2-2.6 mIoU with 600
 # iterations and 2.6-6.3 with 1200, still rising at its end.
 optim_wrapper = dict(optimizer=dict(lr=0.05))
+# The demo's own batch, which its lr was set for: 1 process x 8 images.
+auto_scale_lr = dict(base_batch_size=8)
 # Validation and checkpoints every 100 iterations (at every round end too).
 train_cfg = dict(val_interval=100, student_dataloader=student_dataloader)
 default_hooks = dict(

@@ -42,6 +42,8 @@ test_dataloader = val_dataloader
 
 # The self-training demo's teacher + student iterations (800 + 1600).
 optim_wrapper = dict(optimizer=dict(lr=0.025))
+# The demo's own batch, which its lr was set for: 1 process x (4 + 4).
+auto_scale_lr = dict(base_batch_size=8)
 train_cfg = dict(max_iters=2400, val_interval=100)
 default_hooks = dict(
     logger=dict(interval=50), checkpoint=dict(interval=100, max_keep_ckpts=1))

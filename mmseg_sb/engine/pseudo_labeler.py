@@ -64,7 +64,8 @@ class PseudoLabeler:
     marker records what made the labels (:meth:`provenance`: the model's
     weights, the images, the settings, the label format), and a folder
     whose record differs from what this labeler would write is stale
-    (:meth:`stale_reasons`).
+    (:meth:`stale_reasons`). Any folder can be labeled the same way
+    (:meth:`label_folder`, tools/pseudo_label.py).
 
     Args:
         dataset (BaseDataset): The unlabeled dataset (its ``img_path`` of
@@ -149,6 +150,24 @@ class PseudoLabeler:
         return [f'{len(missing)} label files missing, e.g. {missing[0]}'
                 ] if missing else []
 
+    def foreign_files(self, label_dir: str) -> List[str]:
+        """The files under ``label_dir`` that a labeling pass of these
+        images does not write (its label files, their temporary files and
+        the marker), which :meth:`label_folder` would delete."""
+        own = {
+            osp.normpath(
+                osp.join(label_dir, self.relative_label_path(i['img_path'])))
+            for i in self._data_infos()
+        }
+        marker = osp.join(label_dir, COMPLETE_MARKER)
+        own.update((osp.normpath(marker), osp.normpath(marker + '.tmp')))
+        found = (osp.normpath(osp.join(d, f))
+                 for d, _, files in os.walk(label_dir) for f in files)
+        # A write in progress is '<label>.<pid>.tmp' (write_png_atomic).
+        return sorted(
+            p for p in found if p not in own
+            and not (p.endswith('.tmp') and p.rsplit('.', 2)[0] in own))
+
     def label_round(self,
                     model: nn.Module,
                     r: int,
@@ -156,8 +175,22 @@ class PseudoLabeler:
                     previews: int = 0,
                     visualizer=None,
                     step: int = 0) -> dict:
-        """Label every image into round ``r``'s folder, all ranks together,
-        in eval mode (in a :class:`SegTTAModel` with ``tta``).
+        """Label every image into round ``r``'s folder
+        (:meth:`label_folder`), the statistics with ``round``; previews
+        are drawn at step ``r``."""
+        return self.label_folder(model, self.round_dir(r), provenance, r,
+                                 previews, visualizer, step)
+
+    def label_folder(self,
+                     model: nn.Module,
+                     label_dir: str,
+                     provenance: LabelProvenance,
+                     r: Optional[int] = None,
+                     previews: int = 0,
+                     visualizer=None,
+                     step: int = 0) -> dict:
+        """Label every image into ``label_dir``, all ranks together, in
+        eval mode (in a :class:`SegTTAModel` with ``tta``).
 
         A partial folder of an interrupted pass is removed first; the marker
         (the statistics of :meth:`run` and ``provenance``, from
@@ -165,36 +198,42 @@ class PseudoLabeler:
         exists. The statistics go to the log and, as ``pseudo/*`` scalars at
         ``step``, to ``visualizer``, which also draws ``previews`` images.
 
+        Args:
+            r (int, optional): The round the labels are for, kept in the
+                statistics; None for labels of no round (tools/
+                pseudo_label.py). Defaults to None.
+
         Returns:
             dict: The statistics, on every rank.
         """
-        out_dir = self.round_dir(r)
+        of_round = '' if r is None else f'for round {r} '
         print_log(
-            f'PseudoLabeler: labeling {len(self.dataset)} images for round '
-            f'{r} into {out_dir}',
+            f'PseudoLabeler: labeling {len(self.dataset)} images {of_round}'
+            f'into {label_dir}',
             logger='current')
         if is_main_process():
-            shutil.rmtree(out_dir, ignore_errors=True)
-            os.makedirs(out_dir)
+            shutil.rmtree(label_dir, ignore_errors=True)
+            os.makedirs(label_dir)
         barrier()
         was_training = model.training
         model.eval()
         stats = self.run(
             SegTTAModel(module=model) if self.tta else model,
-            out_dir,
+            label_dir,
             previews,
             visualizer,
-            step=r)
+            step=0 if r is None else r)
         model.train(was_training)
-        stats['round'] = r
+        if r is not None:
+            stats['round'] = r
         barrier()
         if is_main_process():
-            missing = self.missing_labels(out_dir)
+            missing = self.missing_labels(label_dir)
             if missing:
                 raise RuntimeError(
-                    f'PseudoLabeler: {len(missing)} pseudo labels of round '
-                    f'{r} were not written, e.g. {missing[0]}.')
-            mark_round_complete(out_dir, stats, provenance)
+                    f'PseudoLabeler: {len(missing)} pseudo labels {of_round}'
+                    f'were not written, e.g. {missing[0]}.')
+            mark_round_complete(label_dir, stats, provenance)
         barrier()
         text, scalars = PseudoLabelMetric.describe(
             stats, self.dataset.metainfo['classes'])

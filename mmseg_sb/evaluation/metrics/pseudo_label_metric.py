@@ -204,7 +204,8 @@ class PseudoLabelMetric(IoUMetric):
         scalars['pseudo/images_per_s'] = stats['images_per_s']
         scalars['pseudo/mean_confidence'] = stats['mean_confidence']
         lines = [
-            f'round {stats.get("round")} labels: {stats["num_images"]} '
+            (f'round {stats["round"]} ' if 'round' in stats else '') +
+            f'labels: {stats["num_images"]} '
             f'images, {stats["images_per_s"]:.2f} images/s, mean confidence '
             f'{stats["mean_confidence"]:.4f}'
         ]

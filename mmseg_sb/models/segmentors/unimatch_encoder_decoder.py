@@ -250,9 +250,15 @@ class UniMatchEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
     @torch.no_grad()
     def _pseudo_labels(self, weak_logits: Tensor,
                        size: Tuple[int, int]) -> Tuple[Tensor, Tensor]:
-        """The argmax (N, H, W) long and max softmax (N, H, W) of the weak
-        view's logits at input resolution, without gradient."""
-        conf, pseudo = self._upsample(weak_logits.detach(),
+        """The argmax (N, H, W) long and max softmax (N, H, W) float32 of
+        the weak view's logits at input resolution, without gradient.
+
+        Float32 also under autocast (AMP), where the logits are bf16 or
+        fp16: CPU autocast runs softmax in bf16, which would round the
+        confidence by up to 2**-9 of its value (0.002 at 0.95) before the
+        threshold compares it.
+        """
+        conf, pseudo = self._upsample(weak_logits.detach().float(),
                                       size).softmax(dim=1).max(dim=1)
         return pseudo, conf
 
