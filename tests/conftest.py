@@ -1,6 +1,7 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
 """Shared fixtures: generated Cityscapes-layout data and a tiny DeepLabV3+."""
 import copy
+import glob
 import os
 import os.path as osp
 
@@ -17,6 +18,19 @@ from mmseg_sb.utils import mark_round_complete
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_SB_CONFIG = osp.join(REPO,
                           'configs/demo/sb_deeplabv3plus_r18_synthetic.py')
+#: Every leaf config (configs/*.py and configs/demo/*.py).
+LEAF_CONFIGS = sorted(
+    glob.glob(osp.join(REPO, 'configs', '*.py')) +
+    glob.glob(osp.join(REPO, 'configs', 'demo', '*.py')))
+#: --cfg-options that shrink the Cityscapes configs' model for a CPU.
+SHRINK = {
+    'model.pretrained': None,
+    'model.backbone.depth': 18,
+    'model.decode_head.in_channels': 512,
+    'model.decode_head.c1_in_channels': 64,
+    'model.decode_head.channels': 16,
+    'model.decode_head.c1_channels': 8,
+}
 IMG_SIZE = (32, 64)
 #: Config key of the student rounds' loader.
 STUDENT = 'train_cfg.student_dataloader'

@@ -3,7 +3,6 @@
 (``auto_scale_lr.base_batch_size``, all GPUs, both halves of a batch), and
 MMEngine's Runner scales the lr by (actual batch / that batch) when
 ``auto_scale_lr.enable=True``."""
-import glob
 import os.path as osp
 
 import pytest
@@ -12,25 +11,14 @@ from mmengine.runner import Runner
 
 from mmseg.registry import PARAM_SCHEDULERS
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-LEAF_CONFIGS = sorted(
-    glob.glob(osp.join(REPO, 'configs', '*.py')) +
-    glob.glob(osp.join(REPO, 'configs', 'demo', '*.py')))
+from conftest import LEAF_CONFIGS, REPO, SHRINK  # isort: skip
+
 #: The GPUs of each config's reference run, by method: the Simple
 #: Baseline's release (8 x (2 + 2); its teacher 8 x 4) and the supervised
 #: baselines, trained as that teacher; UniMatch's release on Cityscapes
 #: (4 x (2 + 2)), which FixMatch follows. The demo configs set their lr
 #: for their own batch on one process.
 REFERENCE_GPUS = dict(sb=8, sup=8, unimatch=4, fixmatch=4)
-#: The model shrunk, so that the Runner builds in a second.
-SHRINK = {
-    'model.pretrained': None,
-    'model.backbone.depth': 18,
-    'model.decode_head.in_channels': 512,
-    'model.decode_head.c1_in_channels': 64,
-    'model.decode_head.channels': 16,
-    'model.decode_head.c1_channels': 8,
-}
 
 
 def reference_gpus(path):

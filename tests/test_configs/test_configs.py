@@ -1,6 +1,5 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
 """Every config parses and builds; the main command starts as named."""
-import glob
 import os.path as osp
 import subprocess
 import sys
@@ -14,18 +13,7 @@ from mmseg_sb.datasets.splits import draw_split, write_ann_file
 from mmseg_sb.models import DSBN
 from mmseg_sb.testing import make_synthetic_cityscapes
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-LEAF_CONFIGS = sorted(
-    glob.glob(osp.join(REPO, 'configs', '*.py')) +
-    glob.glob(osp.join(REPO, 'configs', 'demo', '*.py')))
-SHRINK = {
-    'model.pretrained': None,
-    'model.backbone.depth': 18,
-    'model.decode_head.in_channels': 512,
-    'model.decode_head.c1_in_channels': 64,
-    'model.decode_head.channels': 16,
-    'model.decode_head.c1_channels': 8,
-}
+from conftest import LEAF_CONFIGS, REPO, SHRINK  # isort: skip
 
 
 def test_every_split_has_both_configs():
