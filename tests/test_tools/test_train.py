@@ -1,5 +1,6 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
 """tools/train.py and tools/test.py, run as a user runs them."""
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -176,3 +177,73 @@ def test_slurm_train_sh_runs_train_py_per_task(tmp_path):
         DEMO_CFG, '--launcher=slurm', '--work-dir', 'work_dirs/x y'
     ]
     assert tail[1] == '-u' and tail[2].endswith('tools/train.py')
+
+
+def write_custom_data(root, seed=0):
+    """Generated scenes in MMSeg's BaseSegDataset layout with 4 classes
+    (configs/_base_/datasets/custom_semi.py): jpg images, png masks of the
+    labeled and val images, unlabeled images without any mask."""
+    import cv2
+    import numpy as np
+
+    from mmseg_sb.testing import make_synthetic_cityscapes
+    scenes = osp.join(root, 'scenes')
+    names = make_synthetic_cityscapes(
+        scenes, dict(train=12, val=3), img_size=(32, 64), seed=seed)
+    parts = dict(
+        train=names['train'][:5],
+        unlabeled=names['train'][5:],
+        val=names['val'])
+    for part, items in parts.items():
+        split = 'val' if part == 'val' else 'train'
+        for name in items:
+            stem = osp.basename(name)
+            img = cv2.imread(
+                osp.join(scenes, 'leftImg8bit', split,
+                         name + '_leftImg8bit.png'))
+            out = osp.join(root, 'images', part, stem + '.jpg')
+            os.makedirs(osp.dirname(out), exist_ok=True)
+            cv2.imwrite(out, img)
+            if part == 'unlabeled':
+                continue  # no mask at all
+            label = cv2.imread(
+                osp.join(scenes, 'gtFine', split,
+                         name + '_gtFine_labelTrainIds.png'),
+                cv2.IMREAD_UNCHANGED)
+            mask = np.where(label == 255, 255, label % 4).astype(np.uint8)
+            out = osp.join(root, 'annotations', part, stem + '.png')
+            os.makedirs(osp.dirname(out), exist_ok=True)
+            cv2.imwrite(out, mask)
+    return parts
+
+
+def test_two_rounds_on_your_own_data(tmp_path):
+    """Issue 22: a user-layout dataset (4 classes, jpg images, unlabeled
+    images without masks) trains two rounds through tools/train.py, reports
+    no pseudo-label mIoU (no ground truth) and exports."""
+    import json
+    root = str(tmp_path / 'my_dataset')
+    parts = write_custom_data(root)
+    work_dir = str(tmp_path / 'wd')
+    student = f'{STUDENT}.dataset.unlabeled.dataset'
+    done = run_tool([
+        'tools/train.py', 'configs/demo/sb_deeplabv3plus_r18_custom_data.py',
+        '--work-dir', work_dir, '--cfg-options',
+        f'train_dataloader.dataset.data_root={root}',
+        f'{student}.data_root={root}', *loader_options(root),
+        'default_hooks.pseudo_label.round_iters=[2,2,2]',
+        'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2'
+    ])
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    for r in (1, 2):
+        round_dir = osp.join(work_dir, 'pseudo_labels', f'round_{r}')
+        written = sorted(
+            f for f in os.listdir(round_dir) if f != 'round_complete.json')
+        # In the labeled masks' format: <name>.png per unlabeled image.
+        assert written == sorted(
+            osp.basename(n) + '.png' for n in parts['unlabeled'])
+        with open(osp.join(round_dir, 'round_complete.json')) as f:
+            stats = json.load(f)
+        assert 'mIoU' not in stats and len(stats['class_share']) == 4
+    assert max(val_mious(work_dir)) == 6
+    assert osp.isfile(osp.join(work_dir, 'export', 'config.py'))
