@@ -38,6 +38,7 @@ from functools import partial
 
 import numpy as np
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 from mmengine.runner import Runner
 
 from mmseg_sb.apis import (collect_run, markdown_table, runs_bar_chart,
@@ -223,9 +224,15 @@ def write_figures(result: dict) -> tuple:
         for title, config, r in (('supervised', SUP_CONFIG, sup),
                                  ('student', SB_CONFIG, sb))
     }
-    summary = write_summary(
-        osp.join(work_dir, 'summary.png'), result['data_root'],
-        sb.cfg.demo_split, models, round_dir(sb.work_dir, 1))
+    # Building the models logs (e.g. the DSBN conversion) to MMEngine's
+    # current logger, whose console was the last stage's, now closed: a
+    # logger of its own, made while stdout goes to a file, takes over.
+    with open(osp.join(work_dir, 'figures.log'), 'w') as log, \
+            contextlib.redirect_stdout(log):
+        MMLogger.get_instance(f'demo_figures_{time.time()}')
+        summary = write_summary(
+            osp.join(work_dir, 'summary.png'), result['data_root'],
+            sb.cfg.demo_split, models, round_dir(sb.work_dir, 1))
     curves = write_curves(
         osp.join(work_dir, 'curves.png'),
         [('supervised (teacher)', sup.work_dir, 0),
