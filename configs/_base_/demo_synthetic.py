@@ -31,13 +31,14 @@ demo_geometric_ops = [
     dict(type='RandomFlip', prob=0.5),
 ]
 demo_loader = dict(batch_size=8, num_workers=0, persistent_workers=False)
+# Validation, testing and MMSeg's inference API (``test_pipeline``) see the
+# images at their own size, not at the Cityscapes configs' 2048x1024.
+demo_test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=demo_img_scale, keep_ratio=True),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs'),
+]
 demo_val_dataloader = dict(
     **demo_loader,
-    dataset=dict(
-        data_root=demo_data_root,
-        pipeline=[
-            dict(type='LoadImageFromFile'),
-            dict(type='Resize', scale=demo_img_scale, keep_ratio=True),
-            dict(type='LoadAnnotations'),
-            dict(type='PackSegInputs'),
-        ]))
+    dataset=dict(data_root=demo_data_root, pipeline=demo_test_pipeline))

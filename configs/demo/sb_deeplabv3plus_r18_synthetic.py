@@ -39,6 +39,7 @@ student_dataloader = dict(
     dataset=dict(unlabeled=unlabeled, views=[weak_view, strong_view]))
 val_dataloader = _base_.demo_val_dataloader
 test_dataloader = val_dataloader
+test_pipeline = _base_.demo_test_pipeline
 
 # Rounds: the teacher (800 iterations, as long as the supervised baseline),
 # then one student round. tools/demo.py reuses the supervised baseline as the

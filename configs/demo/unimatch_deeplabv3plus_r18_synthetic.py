@@ -39,6 +39,7 @@ train_dataloader = dict(
             pipeline=unlabeled_pipeline)))
 val_dataloader = _base_.demo_val_dataloader
 test_dataloader = val_dataloader
+test_pipeline = _base_.demo_test_pipeline
 
 # The self-training demo's teacher + student iterations (800 + 1600).
 optim_wrapper = dict(optimizer=dict(lr=0.025))

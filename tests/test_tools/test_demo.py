@@ -94,20 +94,39 @@ def test_seeds_table_shows_mean_std_and_gains_per_seed(monkeypatch):
 
 def test_paired_table_per_seed_and_test(monkeypatch):
     """Seeds 10 and 11: teacher, control, student and student - control per
-    seed, then the paired test of student against control."""
+    seed, on all val images and on each half of them, then the paired test
+    of student against control and the measurement noise."""
     demo = load_tool('demo')
     other = [(name, iters, pseudo, miou + shift)
              for (name, iters, pseudo, miou), shift in zip(ROWS, (1, 2, -3))]
+    halves = [
+        dict(control=(43.0, 44.0), student=(53.0, 51.0)),
+        dict(control=(46.5, 44.5), student=(50.0, 48.0))
+    ]
     lines = []
     monkeypatch.setattr(demo, 'say', lines.append)
-    demo.print_paired(range(10, 12), [dict(rows=ROWS), dict(rows=other)])
+    results = [
+        dict(rows=rows, halves=h) for rows, h in zip((ROWS, other), halves)
+    ]
+    demo.print_paired(range(10, 12), results)
+    demo.print_noise(results)
     rows = [[c.strip() for c in line.split('|')[1:-1]]
             for line in lines[0].splitlines()[2:]]
     assert lines[0].splitlines()[1].startswith('Seeds 10 to 11')
     assert rows[0] == [
-        'seed', 'teacher', 'control', 'student', 'student - control'
+        'seed', 'teacher', 'control', 'student', 'student - control',
+        'on val half A', 'on val half B'
     ]
-    assert rows[2] == ['10', '42.44', '43.51', '52.08', '+8.57']
-    assert rows[3] == ['11', '43.44', '45.51', '49.08', '+3.57']
+    assert rows[2] == [
+        '10', '42.44', '43.51', '52.08', '+8.57', '+10.00', '+7.00'
+    ]
+    assert rows[3] == [
+        '11', '43.44', '45.51', '49.08', '+3.57', '+3.50', '+3.50'
+    ]
     assert lines[1].startswith('mean +6.07, std 3.54 over 2 seeds; wins 2 '
                                'of 2; sign test p = 0.5;')
+    # |A - B| per seed: control 1.0 and 2.0, student 2.0 and 2.0, the gain
+    # 3.0 and 0.0.
+    assert lines[2].endswith('(mean, max over 2 seed(s)): control 1.50, '
+                             '2.00; student 2.00, 2.00; student - control '
+                             '1.50, 3.00')
