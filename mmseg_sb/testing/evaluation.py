@@ -5,17 +5,33 @@ by MMSeg's own parts: the config's test dataset (narrowed by an
 to measure how much its validation mIoU moves between two disjoint draws of
 validation images (the measurement noise of its results)."""
 import contextlib
+import logging
 import os
 import os.path as osp
-from typing import Sequence, Union
+from typing import Iterator, Sequence, Union
 
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.evaluator import Evaluator
+from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 from ..datasets.splits import write_ann_file
 from .synthetic_cityscapes import set_data_root
+
+
+@contextlib.contextmanager
+def _quiet_current_logger() -> Iterator[None]:
+    """``IoUMetric`` logs its per-class table to MMEngine's current logger,
+    which is the last Runner's: keep it out of that run's log (where
+    ``tools/compare.py --per-class`` would read it as the run's own)."""
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def evaluate_subset(config: Union[str, Config],
@@ -62,5 +78,5 @@ def evaluate_subset(config: Union[str, Config],
             for i in range(start, min(start + batch_size, len(dataset)))
         ])
         evaluator.process(model.test_step(batch), batch)
-    with open(os.devnull, 'w') as null, contextlib.redirect_stdout(null):
+    with _quiet_current_logger():
         return evaluator.evaluate(len(dataset))['mIoU']

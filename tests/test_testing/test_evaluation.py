@@ -8,6 +8,7 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 from mmengine.runner import Runner
 
 from mmseg.datasets import CityscapesDataset
@@ -53,8 +54,13 @@ def test_subset_miou_is_the_test_loops(cityscapes_root, checkpoint, names,
         n.split('/')[1] + '_leftImg8bit.png' for n in VAL
     ]
     ann_file = str(tmp_path / 'val.txt')
+    # A run's logger (the current one): its log gets nothing of this.
+    log_file = str(tmp_path / 'run.log')
+    MMLogger.get_instance(f'run_{tmp_path.name}', log_file=log_file)
     miou = evaluate_subset(
         SUP_CONFIG, checkpoint, ann_file, names, cityscapes_root, batch_size=3)
+    with open(log_file) as f:
+        assert 'per class results' not in f.read()
     with open(ann_file) as f:
         assert f.read().split() == names
     expected = runner_miou(cityscapes_root, checkpoint, ann_file,

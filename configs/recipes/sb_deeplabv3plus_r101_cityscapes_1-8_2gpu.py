@@ -1,0 +1,28 @@
+# The Simple Baseline at 1/8 on 2 GPUs: the release's batch (teacher 32
+# labeled images, students 16 weak + 16 strong per optimizer step) as 2
+# accumulated micro-batches of twice the release's per-GPU batch (teacher 8,
+# students 4 + 4), in fp16 (AMP, dynamic loss scale) to fit about the
+# release's memory per GPU. SyncBN over the 2 GPUs: BN (each DSBN branch)
+# sees 8 + 8 images, the release's 16 + 16. Rounds count iterations, so they
+# are twice as long for the release's number of optimizer steps.
+_base_ = '../sb_deeplabv3plus_r101_cityscapes_1-8.py'
+
+gpus = 2
+accumulative_counts = 2
+batch_size = 8  # per GPU: teacher 8 labeled, students 4 weak + 4 strong
+train_dataloader = dict(batch_size=batch_size)
+train_cfg = dict(
+    student_dataloader=dict(
+        batch_size=batch_size, sampler=dict(batch_size=batch_size)))
+optim_wrapper = dict(
+    type='AmpOptimWrapper',
+    loss_scale='dynamic',
+    accumulative_counts=accumulative_counts)
+default_hooks = dict(
+    pseudo_label=dict(round_iters=[
+        n * accumulative_counts
+        for n in _base_.default_hooks.pseudo_label.round_iters
+    ]))
+# MMEngine scales the lr by gpus x batch_size / base_batch_size, which leaves
+# out the accumulation: 1.0 here, as the batch per step is the release's.
+auto_scale_lr = dict(base_batch_size=gpus * batch_size)
