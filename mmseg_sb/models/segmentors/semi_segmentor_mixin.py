@@ -5,11 +5,10 @@ import math
 from numbers import Real
 from typing import Any, Dict, Sequence, Tuple
 
-from torch import Tensor
-
 from mmseg.utils import OptConfigType
 from ..data_preprocessors import MultiViewDataPreProcessor
 from ..layers import DSBN
+from ..utils import check_decode_head
 
 
 class SemiSegmentorMixin:
@@ -59,6 +58,7 @@ class SemiSegmentorMixin:
             data_preprocessor=MultiViewDataPreProcessor.wrap_cfg(
                 data_preprocessor),
             **kwargs)
+        check_decode_head(type(self).__name__, self.decode_head)
 
     def _check_plain_kwargs(self, kwargs: dict) -> None:
         """A ``TypeError`` naming what the model config has that MMSeg's
@@ -189,20 +189,3 @@ class SemiSegmentorMixin:
                 f'{example}.')
         for term, weight in weights.items():
             cls.check_number(f'{key}.{term}', weight)
-
-    def check_logits(self, logits: Any) -> Tensor:
-        """``logits``, the decode head's training output, if it is one
-        logits tensor (N, C, H, W), as this method needs; otherwise a
-        ``TypeError`` that names the head and what to do."""
-        if isinstance(logits, Tensor) and logits.dim() == 4:
-            return logits
-        head = type(self.decode_head).__name__
-        got = type(logits).__name__ if not isinstance(
-            logits, Tensor) else f'a {logits.dim()}-d tensor'
-        raise TypeError(
-            f'{type(self).__name__} needs per-pixel logits (N, C, H, W) from '
-            f'the decode head, and {head} gives {got} in training (heads '
-            'with several outputs or mask queries, such as DDRNet, PIDNet, '
-            'K-Net, Mask2Former, DANet and EncNet, are not supported yet). '
-            'Train a model whose decode head gives logits, e.g. DeepLabV3+, '
-            'PSPNet, UPerNet or SegFormer.')

@@ -14,20 +14,13 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, SampleList, add_prefix
 from ...utils import IS_PSEUDO, STRONG, WEAK
 from ..layers import DSBN, convert_to_dsbn, dsbn_modules, dsbn_split
-from ..utils import SUP_PREFIX, UNSUP_PREFIX, reweight_loss_dict
+from ..utils import (SUP_PREFIX, UNSUP_PREFIX, reweight_loss_dict, select_rows,
+                     train_logits)
+from ..utils.head_outputs import Outputs
 from .semi_segmentor_mixin import SemiSegmentorMixin
 
 #: The defaults of ``semi_train_cfg``.
 SIMPLE_BASELINE_CFG = dict(use_dsbn=True, sup_weight=1.0, unsup_weight=1.0)
-
-
-def _rows(tensor: Tensor, indices: List[int]) -> Tensor:
-    """``tensor[indices]``: a view when the indices are consecutive (round 0,
-    the ``'split'`` layout), a copy only when they are not."""
-    first, last = indices[0], indices[-1]
-    if last - first + 1 == len(indices):
-        return tensor[first:last + 1]
-    return tensor[indices]
 
 
 @MODELS.register_module()
@@ -48,7 +41,10 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
     MMSeg's own losses on the labeled samples; ``unsup_loss`` (the
     self-correction loss by default) is computed on the decode head's logits
     of the pseudo-labeled samples. Pseudo labels travel in ``gt_sem_seg``,
-    like ground truth.
+    like ground truth. A head with several training outputs (DDRNet, PIDNet,
+    DANet, EncNet, K-Net) gets its own ``loss_by_feat`` on all of them for
+    the labeled samples, and ``unsup_loss`` on the logits its ``predict``
+    uses (:func:`mmseg_sb.models.utils.train_logits`).
 
     Inference, ``slide``/``whole`` test modes, checkpoints, MMSeg's
     ``tools/test.py`` and inference API are those of :class:`EncoderDecoder`
@@ -155,8 +151,12 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
             self._start_aux_branch()
         with dsbn_split(self, num_weak):
             x = self.extract_feat(inputs)
-            seg_logits = self.check_logits(self.decode_head.forward(x))
-            aux_logits = [
+            outputs = self.decode_head.forward(x)
+            # Read on every batch: a head without logits fails at the
+            # teacher's first step, not at the first student batch.
+            seg_logits = train_logits(
+                type(self).__name__, self.decode_head, outputs)
+            aux_outputs = [
                 head.forward(x) for _, head in self._auxiliary_heads()
             ]
         is_pseudo = [
@@ -167,7 +167,8 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
         losses = dict()
         if sup:
             sup_losses = self._sup_loss(
-                _rows(seg_logits, sup), [_rows(a, sup) for a in aux_logits],
+                select_rows(outputs,
+                            sup), [select_rows(a, sup) for a in aux_outputs],
                 [data_samples[i] for i in sup])
             losses.update(
                 add_prefix(
@@ -175,7 +176,8 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
                     SUP_PREFIX))
         if pseudo:
             unsup_losses = self._unsup_loss(
-                _rows(seg_logits, pseudo), [data_samples[i] for i in pseudo])
+                select_rows(seg_logits, pseudo),
+                [data_samples[i] for i in pseudo])
             losses.update(
                 add_prefix(
                     reweight_loss_dict(unsup_losses, self.unsup_weight),
@@ -222,20 +224,23 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
                     for i, head in enumerate(self.auxiliary_head)]
         return [('aux', self.auxiliary_head)]
 
-    def _sup_loss(self, seg_logits: Tensor, aux_logits: List[Tensor],
+    def _sup_loss(self, outputs: Outputs, aux_outputs: List[Outputs],
                   data_samples: SampleList) -> dict:
-        """MMSeg's decode- and auxiliary-head losses on labeled samples."""
+        """MMSeg's decode- and auxiliary-head losses on labeled samples:
+        each head's own ``loss_by_feat`` on its training outputs."""
         losses = add_prefix(
-            self.decode_head.loss_by_feat(seg_logits, data_samples), 'decode')
-        for (prefix, head), logits in zip(self._auxiliary_heads(), aux_logits):
+            self.decode_head.loss_by_feat(outputs, data_samples), 'decode')
+        for (prefix, head), output in zip(self._auxiliary_heads(),
+                                          aux_outputs):
             losses.update(
-                add_prefix(head.loss_by_feat(logits, data_samples), prefix))
+                add_prefix(head.loss_by_feat(output, data_samples), prefix))
         return losses
 
     def _unsup_loss(self, seg_logits: Tensor,
                     data_samples: SampleList) -> dict:
         """``unsup_loss`` on the decode head's logits of pseudo samples."""
-        pseudo_labels = self.decode_head._stack_batch_gt(data_samples)
+        # Not decode_head._stack_batch_gt: PIDNet's adds its edge maps.
+        pseudo_labels = torch.stack([s.gt_sem_seg.data for s in data_samples])
         seg_logits = resize(
             seg_logits,
             size=pseudo_labels.shape[2:],

@@ -11,7 +11,8 @@ from mmseg.registry import MODELS
 from mmseg.utils import OptConfigType, SampleList, add_prefix
 from ...utils import CUTMIX_BOX, STRONG_1, STRONG_2, SUP, WEAK
 from ..utils import (SUP_PREFIX, UNSUP_PREFIX, box_masks, cutmix, partners,
-                     reweight_loss_dict)
+                     reweight_loss_dict, select_rows, train_logits)
+from ..utils.head_outputs import Outputs
 from .semi_segmentor_mixin import SemiSegmentorMixin
 
 #: The strong views, each an unsupervised term named after its view.
@@ -148,10 +149,10 @@ class UniMatchEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
             the threshold.
         """
         self._check_views(inputs)
-        sup_feats, sup_logits, weak_logits, fp_logits = \
+        sup_feats, sup_outputs, weak_logits, fp_logits = \
             self._sup_weak_forward(inputs[SUP], inputs[WEAK])
         sup = add_prefix(
-            self.decode_head.loss_by_feat(sup_logits, data_samples[SUP]),
+            self.decode_head.loss_by_feat(sup_outputs, data_samples[SUP]),
             'decode')
         if self.with_auxiliary_head:  # on labeled images, as MMSeg trains
             sup.update(
@@ -185,8 +186,10 @@ class UniMatchEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
             for view in self.strong_views
         ]
         strong_logits = self._upsample(
-            self.decode_head.forward(
-                self.extract_feat(torch.cat([m[0] for m in mixed]))),
+            train_logits(
+                type(self).__name__, self.decode_head,
+                self.decode_head.forward(
+                    self.extract_feat(torch.cat([m[0] for m in mixed])))),
             pseudo.shape[-2:])
         losses = dict()
         for view, logits, (_, target, target_conf, target_valid) in zip(
@@ -218,26 +221,28 @@ class UniMatchEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
                              f'differ in size {sizes}.')
 
     def _sup_weak_forward(
-            self, sup: Tensor, weak: Tensor
-    ) -> Tuple[List[Tensor], Tensor, Tensor, Optional[Tensor]]:
+        self, sup: Tensor, weak: Tensor
+    ) -> Tuple[List[Tensor], Outputs, Tensor, Optional[Tensor]]:
         """One pass over ``sup`` and ``weak``, plus the weak view's dropped
         features through the decode head in the same call (as one batch).
 
         Returns:
             tuple: The encoder features of sup (for the auxiliary heads),
-            and the decode-head logits of sup, weak and (with the feature
-            stream) the perturbed weak features, at head resolution.
+            the decode head's training outputs of sup (what its
+            ``loss_by_feat`` reads), and its logits of weak and (with the
+            feature stream) of the perturbed weak features, at head
+            resolution.
         """
         feats = self.extract_feat(torch.cat([sup, weak]))
         num_sup, num_weak = len(sup), len(weak)
-        sup_feats = [f[:num_sup] for f in feats]
+        sup_feats = select_rows(feats, range(num_sup))
         if self.use_fp:
             feats = [torch.cat([f, self._drop(f[num_sup:])]) for f in feats]
-        parts = self.check_logits(
-            self.decode_head.forward(feats)).split([num_sup, num_weak] +
-                                                   [num_weak] * self.use_fp)
-        return (sup_feats, parts[0], parts[1],
-                parts[2] if self.use_fp else None)
+        outputs = self.decode_head.forward(feats)
+        logits = train_logits(type(self).__name__, self.decode_head,
+                              outputs)[num_sup:].split(num_weak)
+        return (sup_feats, select_rows(outputs, range(num_sup)), logits[0],
+                logits[1] if self.use_fp else None)
 
     def _drop(self, feature: Tensor) -> Tensor:
         """Channel dropout of the feature stream, only in training."""

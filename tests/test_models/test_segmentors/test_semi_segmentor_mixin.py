@@ -3,7 +3,6 @@ import copy
 
 import pytest
 import torch
-from mmengine.structures import PixelData
 
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
@@ -202,44 +201,3 @@ def test_cascade_models_are_refused_at_build(tiny_model_cfg, cls):
             TypeError,
             match=r"another segmentor type \(it has \['asymetric_input'\]"):
         MODELS.build(cfg)
-
-
-@pytest.mark.parametrize('cls', SEGMENTORS)
-def test_a_head_without_one_logits_tensor_is_named(tiny_model_cfg, cls):
-    """DANet's head gives three outputs in training; the first training
-    iteration names it (the Simple Baseline's used to crash at the first
-    student batch, after the whole teacher round)."""
-    cfg = copy.deepcopy(tiny_model_cfg).to_dict()
-    cfg.update(
-        type=cls.__name__,
-        auxiliary_head=None,
-        decode_head=dict(
-            type='DAHead',
-            in_channels=512,
-            in_index=3,
-            channels=16,
-            pam_channels=8,
-            num_classes=19,
-            norm_cfg=dict(type='BN', requires_grad=True),
-            loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0)))
-    model = MODELS.build(cfg).train()
-    images = torch.randn(2, 3, SIZE, SIZE)
-    samples = [
-        SegDataSample(metainfo=dict(img_shape=(SIZE, SIZE))) for _ in range(2)
-    ]
-    for s in samples:
-        s.set_data(
-            dict(
-                gt_sem_seg=PixelData(
-                    data=torch.randint(0, 19, (1, SIZE, SIZE)))))
-    if cls is SemiSupervisedEncoderDecoder:
-        batch = (images, samples)
-    else:
-        views = ['sup', 'weak', 'strong_1'
-                 ] + (['strong_2'] if cls is UniMatchEncoderDecoder else [])
-        batch = ({v: images for v in views}, {v: samples for v in views})
-    with pytest.raises(
-            TypeError,
-            match=f'{cls.__name__} needs per-pixel '
-            'logits .* DAHead gives tuple in training'):
-        model.loss(*batch)

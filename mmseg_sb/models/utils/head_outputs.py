@@ -1,0 +1,98 @@
+# Copyright (c) mmseg_sb contributors. All rights reserved.
+"""A decode head's training outputs, as the semi-supervised segmentors read
+them.
+
+MMSeg's decode heads share one contract: in training, ``forward(inputs)``
+gives what the head's own ``loss_by_feat(outputs, data_samples)`` reads; in
+testing, ``predict`` gives per-pixel logits. Most heads give one logits
+tensor (N, C, H, W) in training too. Some give several outputs, one of
+which is the logits their ``predict`` uses: those are
+:data:`TRAIN_LOGITS_INDEX`. The segmentors run the head once over a whole
+batch, train the labeled rows with the head's own ``loss_by_feat`` on those
+rows of every output (:func:`select_rows`), and read the method's per-pixel
+logits (pseudo labels, the self-correction loss) from
+:func:`train_logits`.
+"""
+import inspect
+from typing import Any, List, Sequence, Union
+
+from torch import Tensor, nn
+
+from mmseg.models.decode_heads import (DAHead, DDRHead, EncHead,
+                                       IterativeDecodeHead, PIDHead)
+
+#: Head type -> index, among its training outputs, of the per-pixel logits
+#: that its ``predict`` gives. DANet: (pam_cam, pam, cam), predict uses
+#: pam_cam; DDRNet: (context, spatial), the spatial branch is auxiliary;
+#: EncNet: (logits, se_output) with ``use_se_loss``; PIDNet: (P, I, D),
+#: predict uses I; K-Net: one output per stage, predict uses the last.
+TRAIN_LOGITS_INDEX = {
+    DAHead: 0,
+    DDRHead: 0,
+    EncHead: 0,
+    PIDHead: 1,
+    IterativeDecodeHead: -1,
+}
+
+Outputs = Union[Tensor, Sequence[Any]]
+
+
+def select_rows(outputs: Outputs, indices: List[int]) -> Outputs:
+    """``outputs`` (a tensor or nested tuples and lists of tensors, batch
+    first) at the rows ``indices``: views where the indices are consecutive,
+    copies otherwise."""
+    if isinstance(outputs, (tuple, list)):
+        return type(outputs)(select_rows(o, indices) for o in outputs)
+    first, last = indices[0], indices[-1]
+    if last - first + 1 == len(indices):
+        return outputs[first:last + 1]
+    return outputs[indices]
+
+
+def train_logits(segmentor: str, head: nn.Module, outputs: Outputs) -> Tensor:
+    """The per-pixel logits (N, C, H, W) among ``head``'s training
+    ``outputs``: the outputs themselves if they are one such tensor, else
+    the one at :data:`TRAIN_LOGITS_INDEX` of the head's type.
+
+    Raises:
+        TypeError: Naming ``segmentor``, the head and what it gave, if
+            neither is one logits tensor.
+    """
+    if not isinstance(outputs, Tensor):
+        index = next((i for cls, i in TRAIN_LOGITS_INDEX.items()
+                      if isinstance(head, cls)), None)
+        if index is not None and isinstance(outputs, (tuple, list)):
+            outputs = outputs[index]
+    if isinstance(outputs, Tensor) and outputs.dim() == 4:
+        return outputs
+    got = type(outputs).__name__ if not isinstance(
+        outputs, Tensor) else f'a {outputs.dim()}-d tensor'
+    known = ', '.join(cls.__name__ for cls in TRAIN_LOGITS_INDEX)
+    raise TypeError(
+        f'{segmentor} needs per-pixel logits (N, C, H, W) from the decode '
+        f'head, and {type(head).__name__} gives {got} in training. Heads '
+        f'that give one logits tensor, or several outputs of known layout '
+        f'({known}), are supported; for another head, add the index of its '
+        'logits among its training outputs to mmseg_sb.models.utils.'
+        'TRAIN_LOGITS_INDEX.')
+
+
+def check_decode_head(segmentor: str, head: nn.Module) -> None:
+    """A ``TypeError`` naming ``segmentor`` and ``head`` if the head's
+    ``forward`` needs more than the features: a mask-classification head
+    (MaskFormer, Mask2Former) that reads the data samples and gives class
+    scores and masks, not per-pixel logits."""
+    params = list(inspect.signature(head.forward).parameters.values())
+    required = [
+        p.name for p in params[1:]
+        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY,
+                                               p.POSITIONAL_OR_KEYWORD)
+    ]
+    if required:
+        raise TypeError(
+            f'{segmentor} runs the decode head on features alone and reads '
+            f'per-pixel logits from it; {type(head).__name__}.forward also '
+            f'needs {required} and gives mask-classification outputs '
+            '(MaskFormer, Mask2Former), which are not supported yet. Train '
+            'a model whose decode head gives logits, e.g. DeepLabV3+, '
+            'UPerNet, SegFormer or K-Net.')

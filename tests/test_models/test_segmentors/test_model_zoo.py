@@ -1,0 +1,237 @@
+# Copyright (c) mmseg_sb contributors. All rights reserved.
+"""MMSeg's own model configs (from the installed package's ``.mim/configs``)
+trained by every method of this package, shrunk for a CPU only in image size
+(and SETR's depth): one training step with finite losses, a gradient on
+every parameter the plain MMSeg model trains, export and a strict load into
+the plain segmentor, and the same predictions as the plain model. Families
+not supported yet are refused at build with a message that names them.
+
+:data:`FAMILIES` is the one list of families and how each trains; README's
+table is checked against it.
+"""
+import copy
+import os.path as osp
+import re
+
+import pytest
+import torch
+from mmengine.config import Config, ConfigDict
+from mmengine.structures import PixelData
+
+import mmseg
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+from mmseg_sb.models import (FixMatchEncoderDecoder,
+                             SemiSupervisedEncoderDecoder,
+                             UniMatchEncoderDecoder)
+from mmseg_sb.models.layers import DSBN
+from mmseg_sb.models.utils import train_logits
+from mmseg_sb.utils import IS_PSEUDO, STRONG, SUP, WEAK, iter_dicts
+
+MMSEG_CONFIGS = osp.join(osp.dirname(mmseg.__file__), '.mim', 'configs')
+README = osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.dirname(__file__)))), 'README.md')
+SIZE = 64
+NUM = 2  # images per part of a batch
+METHODS = (SemiSupervisedEncoderDecoder, UniMatchEncoderDecoder,
+           FixMatchEncoderDecoder)
+
+#: How each family's decode head is trained: 'logits' (one logits tensor,
+#: MMSeg's loss on it), 'outputs' (several training outputs: the head's
+#: own loss on all of them, the method's on the logits ``predict`` uses).
+LOGITS, OUTPUTS = 'logits', 'outputs'
+
+#: Family -> (MMSeg config, how it trains, shrink overrides).
+FAMILIES = {
+    'FCN': ('fcn/fcn_r50-d8_4xb2-40k_cityscapes-512x1024.py', LOGITS, {}),
+    'PSPNet': ('pspnet/pspnet_r50-d8_4xb2-40k_cityscapes-512x1024.py', LOGITS,
+               {}),
+    'DeepLabV3': ('deeplabv3/deeplabv3_r50-d8_4xb2-40k_cityscapes-512x1024.py',
+                  LOGITS, {}),
+    'DeepLabV3+':
+    ('deeplabv3plus/deeplabv3plus_r50-d8_4xb2-40k_cityscapes-512x1024.py',
+     LOGITS, {}),
+    'UPerNet': ('upernet/upernet_r50_4xb2-40k_cityscapes-512x1024.py', LOGITS,
+                {}),
+    'SegFormer':
+    ('segformer/segformer_mit-b0_8xb1-160k_cityscapes-1024x1024.py', LOGITS,
+     {}),
+    'Segmenter': ('segmenter/segmenter_vit-t_mask_8xb1-160k_ade20k-512x512.py',
+                  LOGITS, {}),
+    'SETR': ('setr/setr_vit-l_naive_8xb1-80k_cityscapes-768x768.py', LOGITS, {
+        'backbone.num_layers': 4,
+        'backbone.out_indices': (0, 1, 2, 3)
+    }),
+    'Swin (UPerNet)':
+    ('swin/swin-tiny-patch4-window7-in1k-pre_upernet_8xb2-160k_ade20k-'
+     '512x512.py', LOGITS, {}),
+    'BiSeNetV2': ('bisenetv2/bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024.py',
+                  LOGITS, {}),
+    'STDC': ('stdc/stdc1_4xb12-80k_cityscapes-512x1024.py', LOGITS, {}),
+    'DANet': ('danet/danet_r50-d8_4xb2-40k_cityscapes-512x1024.py', OUTPUTS,
+              {}),
+    'EncNet': ('encnet/encnet_r50-d8_4xb2-40k_cityscapes-512x1024.py', OUTPUTS,
+               {}),
+    'DDRNet':
+    ('ddrnet/ddrnet_23-slim_in1k-pre_2xb6-120k_cityscapes-1024x1024.py',
+     OUTPUTS, {}),
+    'PIDNet': ('pidnet/pidnet-s_2xb6-120k_1024x1024-cityscapes.py', OUTPUTS,
+               {}),
+    'K-Net': ('knet/knet-s3_r50-d8_fcn_8xb2-adamw-80k_ade20k-512x512.py',
+              OUTPUTS, {}),
+}
+
+#: Family -> (MMSeg config, the refusal's message).
+REFUSED = {
+    'OCRNet': ('ocrnet/ocrnet_hr18s_4xb2-40k_cityscapes-512x1024.py',
+               'a CascadeEncoderDecoder'),
+    'PointRend': ('point_rend/pointrend_r50_4xb2-80k_cityscapes-512x1024.py',
+                  'a CascadeEncoderDecoder'),
+    'SAN':
+    ('san/san-vit-b16_coco-stuff164k-640x640.py', 'of another segmentor type'),
+    'Mask2Former': ('mask2former/mask2former_r50_8xb2-90k_cityscapes-'
+                    '512x1024.py', 'mask-classification outputs'),
+}
+
+
+def zoo_model_cfg(path: str, overrides: dict) -> dict:
+    """The model of MMSeg's config ``path`` without pretrained weights,
+    tested whole, with ``overrides`` (dotted keys) applied."""
+    cfg = Config.fromfile(osp.join(MMSEG_CONFIGS, path))
+    cfg.merge_from_dict({f'model.{k}': v for k, v in overrides.items()})
+    model = cfg.model.to_dict()
+    model.pop('pretrained', None)
+    for d in iter_dicts(model):
+        if isinstance(d.get('init_cfg'), dict) and \
+                d['init_cfg'].get('type') == 'Pretrained':
+            d['init_cfg'] = None
+    model['test_cfg'] = dict(mode='whole')
+    return model
+
+
+def sample(labeled: bool, **metainfo) -> SegDataSample:
+    shape = (SIZE, SIZE)
+    s = SegDataSample(
+        metainfo=dict(
+            img_shape=shape, ori_shape=shape, pad_shape=shape, **metainfo))
+    if labeled:
+        label = torch.randint(0, 19, (1, ) + shape)
+        s.gt_sem_seg = PixelData(data=label)
+        # PIDNet's boundary loss reads MMSeg's GenerateEdge output.
+        edge = torch.zeros_like(label)
+        edge[:, :, 1:] = label[:, :, 1:] != label[:, :, :-1]
+        s.gt_edge_map = PixelData(data=edge)
+    return s
+
+
+def make_batch(model):
+    """A training batch of ``model``'s layout, and its labeled part."""
+    images = lambda: torch.randn(NUM, 3, SIZE, SIZE)  # noqa: E731
+    labeled = [sample(True) for _ in range(NUM)]
+    if isinstance(model, SemiSupervisedEncoderDecoder):
+        inputs = {WEAK: images(), STRONG: images()}
+        samples = {
+            WEAK: labeled,
+            STRONG: [sample(True, **{IS_PSEUDO: True}) for _ in range(NUM)]
+        }
+        return inputs, samples, (inputs[WEAK], labeled)
+    inputs = {v: images() for v in (SUP, WEAK) + model.strong_views}
+    samples = {v: [sample(False) for _ in range(NUM)] for v in inputs}
+    samples[SUP] = labeled
+    return inputs, samples, (inputs[SUP], labeled)
+
+
+def with_grad(model) -> set:
+    """Names, in the plain model's terms, of the parameters with a
+    gradient (a DSBN's ``main`` branch stands for the plain norm layer)."""
+    has = {n: p.grad is not None for n, p in model.named_parameters()}
+    return {n for n, g in DSBN.plain_state_dict(has).items() if g}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('method', METHODS, ids=lambda c: c.method_name)
+@pytest.mark.parametrize('family', FAMILIES)
+def test_zoo_family_trains_exports_and_predicts(family, method):
+    path, _, overrides = FAMILIES[family]
+    cfg = ConfigDict(zoo_model_cfg(path, overrides), type=method.__name__)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    model.train()
+    inputs, samples, (sup_images, sup_samples) = make_batch(model)
+    losses = model.loss(inputs, samples)
+    total, _ = model.parse_losses(losses)
+    for name, value in losses.items():
+        assert torch.isfinite(torch.as_tensor(value)).all(), (name, value)
+    assert any(k.startswith('unsup.') for k in losses), sorted(losses)
+    total.backward()
+
+    # The plain MMSeg model trains these parameters on the labeled images.
+    plain = MODELS.build(method.plain_model_cfg(cfg)).train()
+    plain.load_state_dict(method.plain_state_dict(model.state_dict()))
+    plain_total, _ = plain.parse_losses(plain.loss(sup_images, sup_samples))
+    plain_total.backward()
+    missing = with_grad(plain) - with_grad(model)
+    assert not missing, f'{family}: no gradient on {sorted(missing)[:5]}'
+
+    # Export: a strict load into MMSeg's own segmentor, same predictions.
+    exported = MODELS.build(method.plain_model_cfg(cfg))
+    exported.load_state_dict(
+        method.plain_state_dict(model.state_dict()), strict=True)
+    images = torch.randn(NUM, 3, SIZE, SIZE)
+    test_samples = [sample(False) for _ in range(NUM)]
+    with torch.no_grad():
+        ours = model.eval().predict(images, copy.deepcopy(test_samples))
+        theirs = exported.eval().predict(images, copy.deepcopy(test_samples))
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(a.seg_logits.data, b.seg_logits.data)
+        assert torch.equal(a.pred_sem_seg.data, b.pred_sem_seg.data)
+
+
+@pytest.mark.parametrize('method', METHODS, ids=lambda c: c.method_name)
+@pytest.mark.parametrize('family', REFUSED)
+def test_zoo_family_not_supported_is_refused_at_build(family, method):
+    path, message = REFUSED[family]
+    cfg = ConfigDict(zoo_model_cfg(path, {}), type=method.__name__)
+    if family == 'Mask2Former':
+        # MMSeg builds Mask2Former only with mmdet 3.x (plain MMSeg fails
+        # without it too).
+        pytest.importorskip('mmdet', reason='Mask2Former needs mmdet 3.x')
+    with pytest.raises(TypeError, match=f'{method.__name__}.*{message}'):
+        MODELS.build(cfg)
+
+
+def test_readme_lists_every_family_as_tested():
+    """README's table: one row per family, with how it trains."""
+    with open(README) as f:
+        text = f.read()
+    rows = dict(
+        re.findall(r'^\| ([^|]+?) \| (logits|outputs|not yet[^|]*?) \|', text,
+                   re.M))
+    expected = {family: how for family, (_, how, _) in FAMILIES.items()}
+    expected.update({family: 'not yet' for family in REFUSED})
+    assert {f: h.split(':')[0] for f, h in rows.items()} == expected
+
+
+@pytest.mark.parametrize(
+    'family', [f for f, (_, how, _) in FAMILIES.items() if how == OUTPUTS])
+def test_zoo_logits_among_outputs_are_what_predict_gives(family):
+    """The logits the methods read among a head's training outputs are
+    what the head's own ``predict`` gives: with norm layers and dropout
+    frozen, the training pass and MMSeg's eval pass agree."""
+    path, _, overrides = FAMILIES[family]
+    model = MODELS.build(ConfigDict(zoo_model_cfg(path, overrides))).eval()
+    images = torch.randn(NUM, 3, SIZE, SIZE)
+    metas = [sample(False).metainfo for _ in range(NUM)]
+    head = model.decode_head
+    with torch.no_grad():
+        expected = head.predict(
+            model.extract_feat(images), metas, model.test_cfg)
+        # Training outputs: the segmentor, backbone and head in training
+        # mode; their layers (norms, dropout) still in eval mode.
+        for part in (model, model.backbone, head):
+            part.training = True
+        outputs = head.forward(model.extract_feat(images))
+    assert not isinstance(outputs, torch.Tensor)
+    torch.testing.assert_close(
+        head.predict_by_feat(train_logits('Segmentor', head, outputs), metas),
+        expected)
