@@ -2,8 +2,11 @@
 """Make the semi-supervised split files the configs read.
 
 Writes ``<data_root>/splits/<name>/{labeled,unlabeled}.txt`` in MMSeg's
-ann_file format (``city/name`` per line), after checking counts, overlap and
-that every image exists under ``<data_root>/leftImg8bit/train``.
+ann_file format (the image's path below the image folder, without suffix:
+``city/name`` for Cityscapes), after checking counts, overlap and that every
+image exists under ``<data_root>/<img-dir>`` (``leftImg8bit/train``). Any
+MMSeg dataset type works with ``draw`` and ``check`` (``--dataset``: its
+suffixes and label format are the defaults).
 
 Convert community lists (UniMatch/CPS/AugSeg or U2PL format)::
 
@@ -20,8 +23,18 @@ Check existing split files, as a training run checks them before it starts
 classes; ``--no-decode`` only looks for the files)::
 
     python tools/splits.py check data/cityscapes --name 1-8
+
+ADE20K (or ``--dataset BaseSegDataset --img-suffix .jpg --seg-suffix .png``
+for your own layout)::
+
+    python tools/splits.py draw data/ade/ADEChallengeData2016 --name 1-8 \
+        --dataset ADE20KDataset --img-dir images/training --fraction 0.125
+    python tools/splits.py check data/ade/ADEChallengeData2016 --name 1-8 \
+        --dataset ADE20KDataset --img-dir images/training \
+        --seg-dir annotations/training
 """
 import argparse
+import inspect
 import os.path as osp
 import sys
 
@@ -29,8 +42,8 @@ from mmseg.registry import DATASETS
 from mmseg.utils import register_all_modules
 from mmseg_sb.datasets.file_check import check_dataset_files
 from mmseg_sb.datasets.splits import (CITYSCAPES_SPLITS, check_split,
-                                      draw_split, list_images, read_split_list,
-                                      write_ann_file)
+                                      draw_split, list_images, read_ann_file,
+                                      read_split_list, write_ann_file)
 
 
 def parse_args(argv=None):
@@ -38,12 +51,24 @@ def parse_args(argv=None):
     sub = parser.add_subparsers(dest='command', required=True)
     for name in ('convert', 'draw', 'check'):
         p = sub.add_parser(name)
-        p.add_argument('data_root', help='Cityscapes root folder')
+        p.add_argument('data_root', help='dataset root folder')
         p.add_argument('--name', required=True, help='split name, e.g. 1-8')
+        if name != 'convert':  # community lists are Cityscapes'
+            p.add_argument(
+                '--dataset',
+                default='CityscapesDataset',
+                help="MMSeg dataset type, e.g. ADE20KDataset (its suffixes "
+                "and label format are the defaults); 'BaseSegDataset' for "
+                'your own layout')
+            p.add_argument(
+                '--img-suffix',
+                help="image suffix (default: the dataset's, e.g. "
+                "'_leftImg8bit.png', '.jpg')")
         p.add_argument(
             '--img-dir',
             default='leftImg8bit/train',
-            help='image folder of both lists, relative to data_root')
+            help='image folder of both lists, relative to data_root '
+            '(ADE20K: images/training)')
         p.add_argument(
             '--num-labeled',
             type=int,
@@ -60,7 +85,11 @@ def parse_args(argv=None):
                 '--seg-dir',
                 default='gtFine/train',
                 help='label folder of the labeled list, relative to '
-                'data_root')
+                'data_root (ADE20K: annotations/training)')
+            p.add_argument(
+                '--seg-suffix',
+                help="label suffix (default: the dataset's, e.g. "
+                "'_gtFine_labelTrainIds.png', '.png')")
             p.add_argument(
                 '--no-decode',
                 action='store_true',
@@ -68,12 +97,23 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def check_split_files(data_root: str, split_dir: str, img_dir: str,
-                      seg_dir: str, decode: bool) -> None:
+def dataset_default(dataset: str, key: str):
+    """The default of ``key`` (e.g. ``img_suffix``) in the constructor of
+    MMSeg's dataset type ``dataset``."""
+    cls = DATASETS.get(dataset)
+    if cls is None:
+        sys.exit(f'--dataset {dataset} is not an MMSeg dataset type; e.g. '
+                 'CityscapesDataset, ADE20KDataset or BaseSegDataset.')
+    return inspect.signature(cls.__init__).parameters[key].default
+
+
+def check_split_files(data_root: str, split_dir: str, dataset: str,
+                      img_dir: str, seg_dir: str, suffixes: dict,
+                      decode: bool) -> None:
     """Check the split's files as CheckInputsHook does before training: the
-    ann files as MMSeg reads them, the labeled images with their labels and
+    ann files as MMSeg reads them, the labeled images with their labels
+    (values as the dataset reads them, e.g. ADE20K's reduce_zero_label) and
     the unlabeled images."""
-    register_all_modules()  # MMSeg's transforms, as in training
     parts = []
     for part, prefix in (('labeled',
                           dict(img_path=img_dir, seg_map_path=seg_dir)),
@@ -84,25 +124,36 @@ def check_split_files(data_root: str, split_dir: str, img_dir: str,
         parts.append((part,
                       DATASETS.build(
                           dict(
-                              type='CityscapesDataset',
+                              type=dataset,
                               data_root=data_root,
                               ann_file=osp.join(split_dir, f'{part}.txt'),
                               data_prefix=prefix,
-                              pipeline=steps))))
+                              pipeline=steps,
+                              **suffixes))))
     check_dataset_files(parts, decode)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    register_all_modules()  # MMSeg's datasets and transforms
+    dataset = getattr(args, 'dataset', 'CityscapesDataset')
+    cityscapes = dataset == 'CityscapesDataset'
+    suffixes = dict(
+        img_suffix=getattr(args, 'img_suffix', None)
+        or dataset_default(dataset, 'img_suffix'))
+    if args.command == 'check':
+        suffixes['seg_map_suffix'] = args.seg_suffix or dataset_default(
+            dataset, 'seg_map_suffix')
     img_dir = osp.join(args.data_root, args.img_dir)
     out_dir = osp.join(args.data_root, 'splits', args.name)
     num_labeled = args.num_labeled
+    if cityscapes and args.command != 'draw':
+        num_labeled = num_labeled or CITYSCAPES_SPLITS.get(args.name)
     if args.command == 'convert':
         labeled = read_split_list(args.labeled)
         unlabeled = read_split_list(args.unlabeled)
-        num_labeled = num_labeled or CITYSCAPES_SPLITS.get(args.name)
     elif args.command == 'draw':
-        names = list_images(img_dir)
+        names = list_images(img_dir, suffixes['img_suffix'])
         if num_labeled is None:
             if args.fraction is None or not 0 < args.fraction < 1:
                 sys.exit('draw needs --num-labeled N or --fraction in (0, 1)'
@@ -110,14 +161,19 @@ def main(argv=None) -> int:
             num_labeled = max(1, round(len(names) * args.fraction))
         labeled, unlabeled = draw_split(names, num_labeled, args.seed)
     else:
-        labeled = read_split_list(osp.join(out_dir, 'labeled.txt'))
-        unlabeled = read_split_list(osp.join(out_dir, 'unlabeled.txt'))
-        num_labeled = num_labeled or CITYSCAPES_SPLITS.get(args.name)
+        read = read_split_list if cityscapes else read_ann_file
+        labeled = read(osp.join(out_dir, 'labeled.txt'))
+        unlabeled = read(osp.join(out_dir, 'unlabeled.txt'))
     try:
-        check_split(labeled, unlabeled, img_dir, num_labeled=num_labeled)
+        check_split(
+            labeled,
+            unlabeled,
+            img_dir,
+            num_labeled=num_labeled,
+            suffix=suffixes['img_suffix'])
         if args.command == 'check':
-            check_split_files(args.data_root, out_dir, args.img_dir,
-                              args.seg_dir, not args.no_decode)
+            check_split_files(args.data_root, out_dir, dataset, args.img_dir,
+                              args.seg_dir, suffixes, not args.no_decode)
     except ValueError as e:
         sys.exit(f'Split {args.name}: {e}')
     if args.command != 'check':

@@ -53,6 +53,15 @@ def read_split_list(path: str) -> List[str]:
     return [n for n in names if n is not None]
 
 
+def read_ann_file(path: str) -> List[str]:
+    """The names of an MMSeg ann_file of any dataset (one path below the
+    image folder, without suffix, per line), in file order; blank lines are
+    left to :func:`mmseg_sb.datasets.file_check.check_dataset_files`, which
+    names them."""
+    with open(path, encoding='utf-8') as f:
+        return [line.strip() for line in f if line.strip()]
+
+
 def write_ann_file(names: Iterable[str], path: str) -> None:
     """Write ``names`` as an MMSeg ann_file (one per line)."""
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
@@ -61,19 +70,27 @@ def write_ann_file(names: Iterable[str], path: str) -> None:
 
 
 def list_images(img_dir: str, suffix: str = IMG_SUFFIX) -> List[str]:
-    """All ``city/name`` under ``img_dir`` (sorted)."""
+    """Every image under ``img_dir`` whose name ends with ``suffix``, as
+    MMSeg's ann_file names it: the path below ``img_dir`` without the suffix
+    (Cityscapes: ``city/name``; ADE20K: ``name``). Folder by folder, each
+    in sorted order, at any depth."""
     if not osp.isdir(img_dir):
         raise FileNotFoundError(
-            f'Image folder {img_dir} does not exist; check data_root (it '
-            'should hold leftImg8bit/train/CITY/*_leftImg8bit.png).')
+            f'Image folder {img_dir} does not exist; check data_root and '
+            '--img-dir (Cityscapes: leftImg8bit/train; ADE20K: '
+            'images/training).')
     names = []
-    for city in sorted(os.listdir(img_dir)):
-        city_dir = osp.join(img_dir, city)
-        if osp.isdir(city_dir):
-            names += [
-                f'{city}/{f[:-len(suffix)]}'
-                for f in sorted(os.listdir(city_dir)) if f.endswith(suffix)
-            ]
+
+    def visit(rel: str) -> None:
+        folder = osp.join(img_dir, rel)
+        for entry in sorted(os.listdir(folder)):
+            name = f'{rel}/{entry}' if rel else entry
+            if osp.isdir(osp.join(folder, entry)):
+                visit(name)
+            elif entry.endswith(suffix):
+                names.append(name[:-len(suffix)])
+
+    visit('')
     return names
 
 

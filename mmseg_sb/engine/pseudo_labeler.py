@@ -25,8 +25,9 @@ from ..datasets.file_check import naming_file
 from ..evaluation import PseudoLabelMetric
 from ..evaluation.metrics import relative_label_path
 from ..utils.label_round import (COMPLETE_MARKER, LabelProvenance,
-                                 is_complete_round, mark_round_complete,
-                                 paths_hash, read_round_provenance, round_dir,
+                                 is_complete_round, label_encoding,
+                                 mark_round_complete, paths_hash,
+                                 read_round_provenance, round_dir,
                                  state_dict_hash)
 
 __all__ = ['LabelingDataset', 'PseudoLabeler']
@@ -106,6 +107,16 @@ class PseudoLabeler:
         self.progress = progress
         self.work_dir = work_dir
         self.tta = tta
+        #: Whether label files hold class id + 1 (ADE20K's format).
+        self.reduce_zero_label = bool(
+            getattr(dataset, 'reduce_zero_label', False))
+        if getattr(dataset, 'label_map', None):
+            raise ValueError(
+                f'PseudoLabeler writes train ids, and the unlabeled dataset '
+                f'maps its label values (label_map={dataset.label_map}: its '
+                'classes are a subset or reordering of the files\' ones), '
+                'which would be applied to the pseudo labels again. Give the '
+                'unlabeled dataset the classes of its label files.')
 
     def round_dir(self, r: int) -> str:
         """Folder of the pseudo labels that round ``r`` trains on."""
@@ -134,6 +145,7 @@ class PseudoLabeler:
             tta=self.tta,
             pipeline=self.pipeline,
             seg_map_suffix=self.dataset.seg_map_suffix,
+            label_encoding=label_encoding(self.reduce_zero_label),
             teacher_checkpoint=teacher_checkpoint)
 
     def stale_reasons(self, r: int, expected: LabelProvenance) -> List[str]:
@@ -251,7 +263,8 @@ class PseudoLabeler:
             num_classes=self.num_classes,
             gt_dir=self.gt_dir,
             ignore_index=self.ignore_index,
-            num_writers=self.num_writers)
+            num_writers=self.num_writers,
+            reduce_zero_label=self.reduce_zero_label)
 
     def relative_label_path(self, img_path: str) -> str:
         """``city/name<seg_map_suffix>`` of an image

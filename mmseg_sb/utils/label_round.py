@@ -30,6 +30,14 @@ PROVENANCE_KEY = 'provenance'
 LABEL_ENCODING = 'png, uint8 train ids'
 
 
+def label_encoding(reduce_zero_label: bool) -> str:
+    """What a pseudo-label file of a dataset holds: :data:`LABEL_ENCODING`,
+    or train ids + 1 where its labels are read with ``reduce_zero_label``
+    (0 is ignored)."""
+    return LABEL_ENCODING + (' + 1 (reduce_zero_label: 0 is ignored)'
+                             if reduce_zero_label else '')
+
+
 def round_dir(work_dir: str, r: int) -> str:
     """The folder of the pseudo labels that round ``r`` of the run in
     ``work_dir`` trains on: ``work_dir/pseudo_labels/round_<r>``."""

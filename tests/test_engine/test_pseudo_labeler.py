@@ -182,3 +182,19 @@ def test_round_marker_records_what_made_the_labels(semi_dataset_cfg,
         osp.join(labeler.round_dir(1), labeler.relative_label_path(paths[3])))
     [reason] = labeler.stale_reasons(1, expected)
     assert reason.startswith('1 label files missing')
+
+
+def test_a_label_map_is_refused(cityscapes_root):
+    """A dataset whose classes are a subset of its files' would remap the
+    written train ids again when the students read them."""
+    init_default_scope('mmseg')
+    subset = DATASETS.build(
+        dict(
+            type='CityscapesDataset',
+            data_root=cityscapes_root,
+            data_prefix=dict(img_path='leftImg8bit/train'),
+            metainfo=dict(classes=('road', 'car')),
+            lazy_init=True))
+    assert subset.label_map
+    with pytest.raises(ValueError, match='label_map=.*Give the unlabeled'):
+        PseudoLabeler(subset, PIPELINE, num_classes=2)

@@ -247,3 +247,106 @@ def test_two_rounds_on_your_own_data(tmp_path):
         assert 'mIoU' not in stats and len(stats['class_share']) == 4
     assert max(val_mious(work_dir)) == 6
     assert osp.isfile(osp.join(work_dir, 'export', 'config.py'))
+
+
+def write_ade20k_data(root, seed=0):
+    """Generated scenes in ADE20K's layout and format: jpg images under
+    images/{training,validation}, png masks under annotations/ holding
+    class id + 1 (0 ignored), as ADE20KDataset reads with
+    reduce_zero_label."""
+    import cv2
+    import numpy as np
+
+    from mmseg_sb.testing import make_synthetic_cityscapes
+    scenes = osp.join(root, 'scenes')
+    names = make_synthetic_cityscapes(
+        scenes, dict(train=12, val=3), img_size=(32, 64), seed=seed)
+    for split, part in (('train', 'training'), ('val', 'validation')):
+        for i, name in enumerate(names[split]):
+            stem = f'ADE_{split}_{i + 1:08d}'
+            img = cv2.imread(
+                osp.join(scenes, 'leftImg8bit', split,
+                         name + '_leftImg8bit.png'))
+            train_ids = cv2.imread(
+                osp.join(scenes, 'gtFine', split,
+                         name + '_gtFine_labelTrainIds.png'),
+                cv2.IMREAD_UNCHANGED)
+            mask = np.where(train_ids == 255, 0, train_ids + 1)
+            for folder, data, ext in (('images', img, '.jpg'),
+                                      ('annotations', mask.astype(np.uint8),
+                                       '.png')):
+                out = osp.join(root, folder, part, stem + ext)
+                os.makedirs(osp.dirname(out), exist_ok=True)
+                cv2.imwrite(out, data)
+
+
+def test_two_rounds_on_ade20k_layout(tmp_path):
+    """Issue 22: ADE20K, from MMSeg's zoo, as an example of another dataset:
+    tools/splits.py draws and checks its split, two rounds train through
+    tools/train.py, and the pseudo labels are written in ADE20K's format
+    (train id + 1), which MMSeg's LoadAnnotations reads back as the train
+    ids; their mIoU, computed here from the files, is the round's."""
+    import json
+
+    import cv2
+    import numpy as np
+
+    from mmseg.datasets.transforms import LoadAnnotations
+    root = str(tmp_path / 'ADEChallengeData2016')
+    write_ade20k_data(root)
+    ade = ['--dataset', 'ADE20KDataset', '--img-dir', 'images/training']
+    done = run_tool([
+        'tools/splits.py', 'draw', root, '--name', '1-8', '--num-labeled', '5',
+        *ade
+    ])
+    assert done.returncode == 0, done.stderr[-2000:]
+    done = run_tool([
+        'tools/splits.py', 'check', root, '--name', '1-8', *ade, '--seg-dir',
+        'annotations/training'
+    ])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert 'Split 1-8: 5 labeled, 7 unlabeled' in done.stdout
+    with open(osp.join(root, 'splits', '1-8', 'unlabeled.txt')) as f:
+        unlabeled = f.read().split()
+    assert unlabeled[0].startswith('ADE_train_')
+
+    work_dir = str(tmp_path / 'wd')
+    student = f'{STUDENT}.dataset.unlabeled.dataset'
+    done = run_tool([
+        'tools/train.py', 'configs/demo/sb_deeplabv3plus_r18_ade20k.py',
+        '--work-dir', work_dir, '--cfg-options',
+        f'train_dataloader.dataset.data_root={root}',
+        f'{student}.data_root={root}', *loader_options(root),
+        'default_hooks.pseudo_label.round_iters=[2,2,2]',
+        'default_hooks.pseudo_label.tta=False', 'train_cfg.val_interval=2',
+        'default_hooks.checkpoint.interval=2'
+    ])
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+
+    def read(path):
+        return LoadAnnotations()(dict(
+            seg_map_path=path, reduce_zero_label=True,
+            seg_fields=[]))['gt_seg_map']
+
+    for r in (1, 2):
+        round_dir = osp.join(work_dir, 'pseudo_labels', f'round_{r}')
+        with open(osp.join(round_dir, 'round_complete.json')) as f:
+            stats = json.load(f)
+        hits, preds, gts = np.zeros((3, 150))
+        for name in unlabeled:
+            path = osp.join(round_dir, name + '.png')
+            written = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+            assert written.min() >= 1  # class id + 1: no pixel ignored
+            pred = read(path)
+            np.testing.assert_array_equal(pred, written.astype(int) - 1)
+            gt = read(osp.join(root, 'annotations', 'training', name + '.png'))
+            valid = gt != 255
+            p, g = pred[valid], gt[valid]
+            hits += np.bincount(p[p == g], minlength=150)
+            preds += np.bincount(p, minlength=150)
+            gts += np.bincount(g, minlength=150)
+        union = preds + gts - hits
+        iou = hits[union > 0] / union[union > 0]
+        assert stats['mIoU'] == pytest.approx(iou.mean())
+        assert len(stats['class_share']) == 150
+    assert max(val_mious(work_dir)) == 6

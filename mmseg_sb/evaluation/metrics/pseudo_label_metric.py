@@ -66,6 +66,11 @@ class PseudoLabelMetric(IoUMetric):
             same layout as the pseudo labels. Defaults to None.
         ignore_index (int): Ignore label of the ground truth. Defaults to 255.
         num_writers (int): PNG writing threads. Defaults to 2.
+        reduce_zero_label (bool): Whether the dataset's label files hold
+            class id + 1, with 0 ignored (MMSeg's ``reduce_zero_label``,
+            e.g. ADE20K). The pseudo labels are then written so, for
+            ``LoadAnnotations`` to read the train ids back, and the ground
+            truth is read so. Defaults to False.
     """
 
     default_prefix = 'pseudo'
@@ -79,8 +84,14 @@ class PseudoLabelMetric(IoUMetric):
                  gt_dir: Optional[str] = None,
                  ignore_index: int = 255,
                  num_writers: int = 2,
+                 reduce_zero_label: bool = False,
                  **kwargs) -> None:
         super().__init__(ignore_index=ignore_index, **kwargs)
+        if num_classes > 255 - reduce_zero_label:
+            raise ValueError(
+                f'PseudoLabelMetric writes uint8 PNGs, and {num_classes} '
+                'classes do not fit (at most 255, or 254 with '
+                'reduce_zero_label).')
         self.out_dir = out_dir
         self.img_dir = img_dir
         self.img_suffix = img_suffix
@@ -88,6 +99,7 @@ class PseudoLabelMetric(IoUMetric):
         self.num_classes = num_classes
         self.gt_dir = gt_dir or None
         self.num_writers = num_writers
+        self.reduce_zero_label = reduce_zero_label
         # Writer threads live from the first prediction to evaluate().
         self._pool: Optional[ThreadPoolExecutor] = None
         self._pending: List[Future] = []
@@ -110,7 +122,19 @@ class PseudoLabelMetric(IoUMetric):
         if gt is None:
             raise ValueError(f'Ground truth {path} of an unlabeled image '
                              'cannot be decoded; replace it.')
-        return torch.from_numpy(gt.astype(np.int64))
+        gt = gt.astype(np.int64)
+        if self.reduce_zero_label:  # as MMSeg's LoadAnnotations
+            gt[gt == 0] = 255
+            gt = gt - 1
+            gt[gt == 254] = 255
+        return torch.from_numpy(gt)
+
+    def label_file(self, train_ids: np.ndarray) -> np.ndarray:
+        """The uint8 label map written for ``train_ids``: in the dataset's
+        label format, which ``LoadAnnotations`` reads back as ``train_ids``
+        (+ 1 with ``reduce_zero_label``)."""
+        return (train_ids.astype(np.int64) + self.reduce_zero_label).astype(
+            np.uint8)
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         """Queue each prediction's PNG and keep its statistics; a failed
@@ -125,7 +149,7 @@ class PseudoLabelMetric(IoUMetric):
                 self._pool = ThreadPoolExecutor(self.num_writers)
             self._pending.append(
                 self._pool.submit(write_png_atomic, path,
-                                  label.numpy().astype(np.uint8)))
+                                  self.label_file(label.numpy())))
             result = dict(
                 counts=torch.bincount(
                     label.flatten(),

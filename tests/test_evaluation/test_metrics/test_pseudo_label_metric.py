@@ -81,6 +81,60 @@ def test_writes_labels_and_measures_them(tmp_path):
     assert 100 * stats['pseudo/mIoU'] == pytest.approx(expected, abs=0.01)
 
 
+def test_reduce_zero_label_format_reads_back_as_train_ids(tmp_path):
+    """ADE20K's format (reduce_zero_label: files hold class id + 1, 0 is
+    ignored): MMSeg's LoadAnnotations reads the written PNGs back as the
+    predicted train ids, and the ground truth is read as it reads it."""
+    from mmseg.datasets.transforms import LoadAnnotations
+    rng = np.random.default_rng(1)
+    img_dir, gt_dir = str(tmp_path / 'img'), str(tmp_path / 'gt')
+    logits = torch.from_numpy(rng.normal(size=(150, 6, 8)))
+    s = sample(img_dir, 'x/a', logits)
+    files = rng.integers(0, 151, size=(6, 8)).astype(np.uint8)  # 0: ignore
+    files[0, 0], files[0, 1] = 0, 150
+    os.makedirs(osp.join(gt_dir, 'x'))
+    cv2.imwrite(osp.join(gt_dir, 'x', 'a' + LABEL), files)
+    out_dir = str(tmp_path / 'round_1')
+    evaluator = Evaluator(
+        PseudoLabelMetric(
+            out_dir,
+            img_dir,
+            SUFFIX,
+            LABEL,
+            num_classes=150,
+            gt_dir=gt_dir,
+            reduce_zero_label=True))
+    evaluator.process([s], {})
+    stats = evaluator.evaluate(1)
+
+    def load(path):
+        return LoadAnnotations()(dict(
+            seg_map_path=path, reduce_zero_label=True,
+            seg_fields=[]))['gt_seg_map']
+
+    np.testing.assert_array_equal(
+        load(osp.join(out_dir, 'x', 'a' + LABEL)),
+        s.pred_sem_seg.data[0].numpy())
+    gt = load(osp.join(gt_dir, 'x', 'a' + LABEL))
+    assert gt[0, 0] == 255 and gt[0, 1] == 149
+    pred = s.pred_sem_seg.data[0].numpy()
+    valid = gt != 255
+    hits = np.bincount(pred[valid][pred[valid] == gt[valid]], minlength=150)
+    union = (
+        np.bincount(pred[valid], minlength=150) +
+        np.bincount(gt[valid], minlength=150) - hits)
+    iou = hits[union > 0] / union[union > 0]
+    assert stats['pseudo/mIoU'] == pytest.approx(iou.mean())
+    with pytest.raises(ValueError, match='255 classes do not fit'):
+        PseudoLabelMetric(
+            out_dir,
+            img_dir,
+            SUFFIX,
+            LABEL,
+            num_classes=255,
+            reduce_zero_label=True)
+
+
 def test_missing_ground_truth_is_named(tmp_path):
     metric = PseudoLabelMetric(
         str(tmp_path / 'out'),
