@@ -20,11 +20,17 @@ student and student - control, and the paired test of student against
 control (mean, spread, wins, sign test, paired t-test). ``--compare`` also
 trains UniMatch and FixMatch (the same labeled split, model and total
 iterations) and prints ``tools/compare.py``'s table of all five runs, its
-bar chart in ``compare.png``. The terminal shows
+bar chart in ``compare.png``, and over several seeds every method's gain
+over the control per seed with its paired test. The terminal shows
 a progress bar per stage; MMEngine's logs go to each stage's work dir.
 
+``--accumulate N`` trains the students at 1/N of their batch per iteration
+with N micro-batches accumulated per optimizer step (MMEngine's
+``accumulative_counts``) for N times the iterations, as the recipes for
+fewer GPUs do.
+
 Usage: python tools/demo.py [--seeds N] [--first-seed S] [--compare]
-    [--work-dir DIR] [--data-root DIR]
+    [--accumulate N] [--work-dir DIR] [--data-root DIR]
 """
 import argparse
 import contextlib
@@ -41,6 +47,7 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.runner import Runner
 
+from mmseg.registry import MODELS
 from mmseg_sb.apis import (collect_run, markdown_table, runs_bar_chart,
                            runs_table)
 from mmseg_sb.datasets.splits import draw_split, write_ann_file
@@ -89,6 +96,14 @@ def parse_args():
         '--compare',
         action='store_true',
         help='also train UniMatch and FixMatch and compare all runs')
+    parser.add_argument(
+        '--accumulate',
+        type=int,
+        default=1,
+        help='students at 1/N of the batch per iteration, N micro-batches '
+        'accumulated per optimizer step, N times the iterations: the same '
+        'samples and steps, BN statistics over 1/N of the batch (the '
+        'recipes for fewer GPUs do the same)')
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--data-root', default='data/synthetic_cityscapes')
     return parser.parse_args()
@@ -130,6 +145,35 @@ def run_stage(data_root: str, seed: int, seed_dir: str, folder: str,
     return runner
 
 
+def accumulate_options(cfg: Config, rounds: list, n: int) -> dict:
+    """Options of the self-training stage with ``rounds`` whose students
+    accumulate ``n`` micro-batches of 1/n of their batch (each still half
+    weak, half strong) per optimizer step: n times the iterations, so the
+    same samples per step and the same number of steps."""
+    loader = cfg.train_cfg.student_dataloader
+    if n < 1 or loader.batch_size % (2 * n):
+        raise SystemExit(
+            f'--accumulate {n}: the student batch of {loader.batch_size} '
+            f'images does not split into {n} micro-batches of equal weak and '
+            f'strong halves; N must divide {loader.batch_size // 2}.')
+    if n == 1:
+        return {f'{HOOK}.round_iters': rounds}
+    student = 'train_cfg.student_dataloader'
+    return {
+        f'{HOOK}.round_iters': [r * n for r in rounds],
+        f'{student}.batch_size':
+        loader.batch_size // n,
+        f'{student}.sampler.batch_size':
+        loader.batch_size // n,
+        'optim_wrapper.accumulative_counts':
+        n,
+        'train_cfg.val_interval':
+        cfg.train_cfg.val_interval * n,
+        'default_hooks.checkpoint.interval':
+        cfg.default_hooks.checkpoint.interval * n,
+    }
+
+
 def run_seed(args, seed: int) -> dict:
     """Steps 1-4 for one seed; returns the runners and the table rows."""
     folder = f'seed_{seed}' if args.seeds > 1 else ''
@@ -145,10 +189,11 @@ def run_seed(args, seed: int) -> dict:
     sup = result['sup'] = stage('sup', 'supervised (teacher)', SUP_CONFIG, {})
     teacher = osp.join(sup.work_dir, f'iter_{sup.max_iters}.pth')
     rounds = [0, *sb_cfg.default_hooks.pseudo_label.round_iters[1:]]
-    sb = result['sb'] = stage('sb', 'self-training', SB_CONFIG, {
-        f'{HOOK}.round_iters': rounds,
-        f'{HOOK}.teacher_checkpoint': teacher
-    })
+    sb = result['sb'] = stage(
+        'sb', 'self-training', SB_CONFIG, {
+            f'{HOOK}.teacher_checkpoint': teacher,
+            **accumulate_options(sb_cfg, rounds, args.accumulate)
+        })
     control = result['control'] = stage('control', 'supervised, trained on',
                                         CONTROL_CONFIG, {'load_from': teacher})
     result['peers'] = [
@@ -234,6 +279,28 @@ def print_paired(seeds: range, results: list) -> None:
     say(str(paired_test([s for *_, s in rows], [c for _, c, _ in rows])))
 
 
+def print_methods_paired(seeds: range, results: list) -> None:
+    """With --compare: per seed the control and every method's last val
+    mIoU with its gain over the control, then each method's paired test
+    against the control."""
+    columns = {'Simple Baseline': [res['rows'][-1][3] for res in results]}
+    for i, config in enumerate(PEER_CONFIGS.values()):
+        name = MODELS.get(Config.fromfile(config).model.type).method_name
+        columns[name] = [
+            val_mious(res['peers'][i].work_dir)[res['peers'][i].max_iters]
+            for res in results
+        ]
+    controls = [res['rows'][1][3] for res in results]
+    table = [(seed, f'{c:.2f}', *(f'{v[k]:.2f} ({v[k] - c:+.2f})'
+                                  for v in columns.values()))
+             for k, (seed, c) in enumerate(zip(seeds, controls))]
+    say(f'\nSeeds {seeds[0]} to {seeds[-1]}: every method against the '
+        'control (val mIoU, gain over the control)\n' +
+        markdown_table(('seed', 'control', *columns), table))
+    for name, values in columns.items():
+        say(f'{name} - control: {paired_test(values, controls)}')
+
+
 def half_gains(result: dict) -> tuple:
     """Student - control on val half A and on val half B."""
     (ca, cb), (sa, sb) = result['halves']['control'], \
@@ -312,6 +379,8 @@ def main():
             results, f'\nOver {len(results)} seeds (mean +- std; gain of the '
             'last student per seed)')
         print_paired(seeds, results)
+        if args.compare:
+            print_methods_paired(seeds, results)
     print_noise(results)
     for seed, res in zip(seeds, results if args.compare else []):
         say(f'\nSeed {seed}: tools/compare.py over its runs')
