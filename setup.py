@@ -92,8 +92,11 @@ setup(
         'setuptools<81',
     ],
     extras_require={
-        'tests':
-        ['pytest', 'flake8', 'isort==5.13.2', 'yapf==0.40.1', 'codespell'],
+        # mmdet: MMSeg builds Mask2Former only with it (the zoo test).
+        'tests': [
+            'pytest', 'flake8', 'isort==5.13.2', 'yapf==0.40.1', 'codespell',
+            'mmdet==3.3.0'
+        ],
     },
     cmdclass={'build_py': BuildPyWithConfigs},
     zip_safe=False)

@@ -27,7 +27,8 @@ a progress bar per stage; MMEngine's logs go to each stage's work dir.
 ``--accumulate N`` trains the students at 1/N of their batch per iteration
 with N micro-batches accumulated per optimizer step (MMEngine's
 ``accumulative_counts``) for N times the iterations, as the recipes for
-fewer GPUs do.
+fewer GPUs do (the Simple Baseline's students only; the peers of ``--compare``
+keep their batch).
 
 Usage: python tools/demo.py [--seeds N] [--first-seed S] [--compare]
     [--accumulate N] [--work-dir DIR] [--data-root DIR]
@@ -103,7 +104,8 @@ def parse_args():
         help='students at 1/N of the batch per iteration, N micro-batches '
         'accumulated per optimizer step, N times the iterations: the same '
         'samples and steps, BN statistics over 1/N of the batch (the '
-        'recipes for fewer GPUs do the same)')
+        'recipes for fewer GPUs do the same). Only the Simple Baseline\'s '
+        'students: the peers of --compare keep their batch')
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--data-root', default='data/synthetic_cityscapes')
     return parser.parse_args()

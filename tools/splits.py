@@ -97,14 +97,25 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def dataset_default(dataset: str, key: str):
-    """The default of ``key`` (e.g. ``img_suffix``) in the constructor of
-    MMSeg's dataset type ``dataset``."""
+def dataset_suffixes(dataset: str) -> dict:
+    """The ``img_suffix`` and ``seg_map_suffix`` that MMSeg's dataset type
+    ``dataset`` sets, where it can be built without reading anything, else
+    the defaults its constructor names (empty where it names none)."""
     cls = DATASETS.get(dataset)
     if cls is None:
         sys.exit(f'--dataset {dataset} is not an MMSeg dataset type; e.g. '
                  'CityscapesDataset, ADE20KDataset or BaseSegDataset.')
-    return inspect.signature(cls.__init__).parameters[key].default
+    keys = ('img_suffix', 'seg_map_suffix')
+    try:
+        built = DATASETS.build(dict(type=dataset, lazy_init=True))
+        return {key: getattr(built, key) for key in keys}
+    except Exception:  # e.g. REFUGE checks its folders when built
+        params = inspect.signature(cls.__init__).parameters
+        return {
+            key: params[key].default
+            for key in keys if key in params
+            and params[key].default is not inspect.Parameter.empty
+        }
 
 
 def check_split_files(data_root: str, split_dir: str, dataset: str,
@@ -138,12 +149,13 @@ def main(argv=None) -> int:
     register_all_modules()  # MMSeg's datasets and transforms
     dataset = getattr(args, 'dataset', 'CityscapesDataset')
     cityscapes = dataset == 'CityscapesDataset'
-    suffixes = dict(
-        img_suffix=getattr(args, 'img_suffix', None)
-        or dataset_default(dataset, 'img_suffix'))
-    if args.command == 'check':
-        suffixes['seg_map_suffix'] = args.seg_suffix or dataset_default(
-            dataset, 'seg_map_suffix')
+    suffixes = dataset_suffixes(dataset)
+    for key, option in (('img_suffix', 'img_suffix'), ('seg_map_suffix',
+                                                       'seg_suffix')):
+        suffixes[key] = getattr(args, option, None) or suffixes.get(key)
+        if suffixes[key] is None and hasattr(args, option):
+            sys.exit(f'--dataset {dataset} does not say its {key}; give '
+                     f"--{option.replace('_', '-')}.")
     img_dir = osp.join(args.data_root, args.img_dir)
     out_dir = osp.join(args.data_root, 'splits', args.name)
     num_labeled = args.num_labeled

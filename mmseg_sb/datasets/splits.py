@@ -1,8 +1,9 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
 """Semi-supervised split files: convert, draw and check.
 
-MMSeg's ``ann_file`` format is one ``city/name`` per line, without suffix
-(``aachen/aachen_000000_000019``). Community lists name files instead:
+MMSeg's ``ann_file`` format is one image per line: its path below the image
+folder, without suffix (Cityscapes: ``aachen/aachen_000000_000019``; ADE20K:
+``ADE_train_00000001``). Community Cityscapes lists name files instead:
 
 - UniMatch / CPS / AugSeg: ``leftImg8bit/train/CITY/NAME_leftImg8bit.png
   gtFine/train/CITY/NAME_gtFine_labelTrainIds.png``
@@ -55,9 +56,9 @@ def read_split_list(path: str) -> List[str]:
 
 def read_ann_file(path: str) -> List[str]:
     """The names of an MMSeg ann_file of any dataset (one path below the
-    image folder, without suffix, per line), in file order; blank lines are
-    left to :func:`mmseg_sb.datasets.file_check.check_dataset_files`, which
-    names them."""
+    image folder, without suffix, per line), in file order, without blank
+    lines (:func:`mmseg_sb.datasets.file_check.check_dataset_files`, which
+    reads the file as MMSeg does, names them)."""
     with open(path, encoding='utf-8') as f:
         return [line.strip() for line in f if line.strip()]
 

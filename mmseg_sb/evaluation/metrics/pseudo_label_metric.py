@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import torch
 
+from mmseg.datasets.transforms import LoadAnnotations
 from mmseg.evaluation import IoUMetric
 from mmseg.registry import METRICS
 
@@ -118,21 +119,20 @@ class PseudoLabelMetric(IoUMetric):
                 f'Ground truth {path} of an unlabeled image is missing; set '
                 "the unlabeled dataset's seg_map_path to None if it has no "
                 'ground truth.')
-        gt = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-        if gt is None:
+        try:  # as training reads labels (reduce_zero_label included)
+            gt = LoadAnnotations()(dict(
+                seg_map_path=path,
+                reduce_zero_label=self.reduce_zero_label,
+                seg_fields=[]))['gt_seg_map']
+        except Exception as e:
             raise ValueError(f'Ground truth {path} of an unlabeled image '
-                             'cannot be decoded; replace it.')
-        gt = gt.astype(np.int64)
-        if self.reduce_zero_label:  # as MMSeg's LoadAnnotations
-            gt[gt == 0] = 255
-            gt = gt - 1
-            gt[gt == 254] = 255
-        return torch.from_numpy(gt)
+                             f'cannot be decoded ({e}); replace it.') from e
+        return torch.from_numpy(gt.astype(np.int64))
 
     def label_file(self, train_ids: np.ndarray) -> np.ndarray:
-        """The uint8 label map written for ``train_ids``: in the dataset's
-        label format, which ``LoadAnnotations`` reads back as ``train_ids``
-        (+ 1 with ``reduce_zero_label``)."""
+        """The uint8 label map written for ``train_ids``: train ids, + 1
+        with ``reduce_zero_label``, which MMSeg's ``LoadAnnotations`` reads
+        back as ``train_ids``."""
         return (train_ids.astype(np.int64) + self.reduce_zero_label).astype(
             np.uint8)
 

@@ -41,6 +41,9 @@ class SemiSegmentorMixin:
             (teacher) checkpoint lacks; a teacher may load without them.
         default_semi_train_cfg (dict): Every key of ``semi_train_cfg`` with
             its default.
+        trains_mask_heads (bool): Whether the method trains
+            mask-classification decode heads (Mask2Former), which give no
+            per-pixel logits; others refuse them when built.
     """
 
     plain_type: str = 'EncoderDecoder'
@@ -49,6 +52,7 @@ class SemiSegmentorMixin:
     extra_state_keys: Tuple[str, ...] = ()
     teacher_optional_keys: Tuple[str, ...] = ()
     default_semi_train_cfg: Dict[str, Any] = {}
+    trains_mask_heads: bool = False
 
     def __init__(self,
                  data_preprocessor: OptConfigType = None,
@@ -58,7 +62,8 @@ class SemiSegmentorMixin:
             data_preprocessor=MultiViewDataPreProcessor.wrap_cfg(
                 data_preprocessor),
             **kwargs)
-        check_decode_head(type(self).__name__, self.decode_head)
+        if not self.trains_mask_heads:
+            check_decode_head(type(self).__name__, self.decode_head)
 
     def _check_plain_kwargs(self, kwargs: dict) -> None:
         """A ``TypeError`` naming what the model config has that MMSeg's

@@ -15,8 +15,7 @@ from mmseg.utils import ConfigType, OptConfigType, SampleList, add_prefix
 from ...utils import IS_PSEUDO, STRONG, WEAK
 from ..layers import DSBN, convert_to_dsbn, dsbn_modules, dsbn_split
 from ..utils import (SUP_PREFIX, UNSUP_PREFIX, reweight_loss_dict, select_rows,
-                     train_logits)
-from ..utils.head_outputs import Outputs
+                     takes_samples, train_logits)
 from .semi_segmentor_mixin import SemiSegmentorMixin
 
 #: The defaults of ``semi_train_cfg``.
@@ -44,7 +43,10 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
     like ground truth. A head with several training outputs (DDRNet, PIDNet,
     DANet, EncNet, K-Net) gets its own ``loss_by_feat`` on all of them for
     the labeled samples, and ``unsup_loss`` on the logits its ``predict``
-    uses (:func:`mmseg_sb.models.utils.train_logits`).
+    uses (:func:`mmseg_sb.models.utils.train_logits`). A mask-classification
+    head (Mask2Former) gives no per-pixel logits: it is trained with its own
+    ``loss`` on the labeled samples and on the hard pseudo labels, in place
+    of ``unsup_loss`` (logged when the model is built).
 
     Inference, ``slide``/``whole`` test modes, checkpoints, MMSeg's
     ``tools/test.py`` and inference API are those of :class:`EncoderDecoder`
@@ -55,11 +57,14 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
     .. code:: text
 
      loss(): _weak_then_strong() -> dsbn_split(num_weak) {
-                 extract_feat() -> decode_head.forward()
-                 -> auxiliary_head.forward() (optional) }
-             -> _sup_loss(): decode_head.loss_by_feat()
-                             -> auxiliary_head.loss_by_feat() (optional)
-             -> _unsup_loss(): unsup_loss() (if pseudo samples)
+                 extract_feat()
+                 -> _decode_losses(): decode_head.forward()
+                    -> decode_head.loss_by_feat() (labeled samples)
+                    -> _unsup_loss(): unsup_loss() (pseudo samples)
+                    or, for a mask-classification head,
+                    _mask_head_losses(): decode_head.loss() (each kind)
+                 -> _aux_losses(): auxiliary_head.forward()
+                    -> auxiliary_head.loss_by_feat() (labeled samples) }
              -> reweight_loss_dict(sup_weight, unsup_weight)
      predict(), _forward(): as EncoderDecoder
 
@@ -83,6 +88,7 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
     AUX_TRAINED = 'dsbn_aux_trained'
     extra_state_keys = (AUX_TRAINED, )
     teacher_optional_keys = (AUX_TRAINED, )
+    trains_mask_heads = True
 
     def __init__(self,
                  semi_train_cfg: OptConfigType = None,
@@ -99,6 +105,17 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
         self.sup_weight = cfg['sup_weight']
         self.unsup_weight = cfg['unsup_weight']
         self.unsup_loss = MODELS.build(unsup_loss)
+        #: Whether the decode head is a mask-classification head.
+        self.mask_head = takes_samples(self.decode_head)
+        if self.mask_head:
+            print_log(
+                f'{type(self).__name__}: {type(self.decode_head).__name__} '
+                'gives class scores and masks, not per-pixel logits, so the '
+                'pseudo-labeled images are trained with its own loss on the '
+                'hard pseudo labels instead of '
+                f'{type(self.unsup_loss).__name__}.',
+                logger='current',
+                level=logging.WARNING)
         if self.use_dsbn:
             self._convert_to_dsbn()
         self.register_buffer(self.AUX_TRAINED, torch.tensor(False))
@@ -149,39 +166,89 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
             inputs, data_samples)
         if num_weak < len(data_samples):
             self._start_aux_branch()
-        with dsbn_split(self, num_weak):
-            x = self.extract_feat(inputs)
-            outputs = self.decode_head.forward(x)
-            # Read on every batch: a head without logits fails at the
-            # teacher's first step, not at the first student batch.
-            seg_logits = train_logits(
-                type(self).__name__, self.decode_head, outputs)
-            aux_outputs = [
-                head.forward(x) for _, head in self._auxiliary_heads()
-            ]
         is_pseudo = [
             bool(s.metainfo.get(IS_PSEUDO, False)) for s in data_samples
         ]
         sup = [i for i, pseudo in enumerate(is_pseudo) if not pseudo]
         pseudo = [i for i, pseudo in enumerate(is_pseudo) if pseudo]
+        decode_losses = self._mask_head_losses if self.mask_head else \
+            self._decode_losses
+        with dsbn_split(self, num_weak):
+            x = self.extract_feat(inputs)
+            sup_losses, unsup_losses = decode_losses(x, data_samples, num_weak,
+                                                     sup, pseudo)
+            if sup:
+                sup_losses.update(
+                    self._aux_losses(x, sup, [data_samples[i] for i in sup]))
         losses = dict()
-        if sup:
-            sup_losses = self._sup_loss(
-                select_rows(outputs,
-                            sup), [select_rows(a, sup) for a in aux_outputs],
-                [data_samples[i] for i in sup])
+        if sup_losses:
             losses.update(
                 add_prefix(
                     reweight_loss_dict(sup_losses, self.sup_weight),
                     SUP_PREFIX))
-        if pseudo:
-            unsup_losses = self._unsup_loss(
-                select_rows(seg_logits, pseudo),
-                [data_samples[i] for i in pseudo])
+        if unsup_losses:
             losses.update(
                 add_prefix(
                     reweight_loss_dict(unsup_losses, self.unsup_weight),
                     UNSUP_PREFIX))
+        return losses
+
+    def _decode_losses(self, x: List[Tensor], data_samples: SampleList,
+                       num_weak: int, sup: List[int],
+                       pseudo: List[int]) -> Tuple[dict, dict]:
+        """One pass of the decode head over the batch: MMSeg's loss of the
+        head (its own ``loss_by_feat`` on all its training outputs) on the
+        labeled samples, ``unsup_loss`` on its logits of the pseudo-labeled
+        ones."""
+        outputs = self.decode_head.forward(x)
+        # Read on every batch: a head without logits fails at the teacher's
+        # first step, not at the first student batch.
+        seg_logits = train_logits(
+            type(self).__name__, self.decode_head, outputs)
+        sup_losses, unsup_losses = dict(), dict()
+        if sup:
+            sup_losses = add_prefix(
+                self.decode_head.loss_by_feat(
+                    select_rows(outputs, sup), [data_samples[i] for i in sup]),
+                'decode')
+        if pseudo:
+            unsup_losses = self._unsup_loss(
+                select_rows(seg_logits, pseudo),
+                [data_samples[i] for i in pseudo])
+        return sup_losses, unsup_losses
+
+    def _mask_head_losses(self, x: List[Tensor], data_samples: SampleList,
+                          num_weak: int, sup: List[int],
+                          pseudo: List[int]) -> Tuple[dict, dict]:
+        """A mask-classification head's own loss (``head.loss``, e.g.
+        Mask2Former's matching of class scores and masks) on the labeled
+        samples and, with the hard pseudo labels in ``gt_sem_seg``, on the
+        pseudo-labeled ones: it gives no per-pixel logits for
+        ``unsup_loss``. One head pass per kind of sample, each with its own
+        DSBN split."""
+        losses = []
+        for rows in (sup, pseudo):
+            if not rows:
+                losses.append(dict())
+                continue
+            with dsbn_split(self, sum(i < num_weak for i in rows)):
+                losses.append(
+                    add_prefix(
+                        self.decode_head.loss(
+                            select_rows(x, rows),
+                            [data_samples[i] for i in rows], self.train_cfg),
+                        'decode'))
+        return losses[0], losses[1]
+
+    def _aux_losses(self, x: List[Tensor], sup: List[int],
+                    data_samples: SampleList) -> dict:
+        """MMSeg's auxiliary-head losses on the labeled samples ``sup``
+        (each head's pass over the whole batch, for its BN)."""
+        losses = dict()
+        for prefix, head in self._auxiliary_heads():
+            outputs = select_rows(head.forward(x), sup)
+            losses.update(
+                add_prefix(head.loss_by_feat(outputs, data_samples), prefix))
         return losses
 
     def _weak_then_strong(
@@ -223,18 +290,6 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
             return [(f'aux_{i}', head)
                     for i, head in enumerate(self.auxiliary_head)]
         return [('aux', self.auxiliary_head)]
-
-    def _sup_loss(self, outputs: Outputs, aux_outputs: List[Outputs],
-                  data_samples: SampleList) -> dict:
-        """MMSeg's decode- and auxiliary-head losses on labeled samples:
-        each head's own ``loss_by_feat`` on its training outputs."""
-        losses = add_prefix(
-            self.decode_head.loss_by_feat(outputs, data_samples), 'decode')
-        for (prefix, head), output in zip(self._auxiliary_heads(),
-                                          aux_outputs):
-            losses.update(
-                add_prefix(head.loss_by_feat(output, data_samples), prefix))
-        return losses
 
     def _unsup_loss(self, seg_logits: Tensor,
                     data_samples: SampleList) -> dict:

@@ -1,5 +1,5 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -10,8 +10,9 @@ from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import OptConfigType, SampleList, add_prefix
 from ...utils import CUTMIX_BOX, STRONG_1, STRONG_2, SUP, WEAK
-from ..utils import (SUP_PREFIX, UNSUP_PREFIX, box_masks, cutmix, partners,
-                     reweight_loss_dict, select_rows, train_logits)
+from ..utils import (SUP_PREFIX, UNSUP_PREFIX, box_masks, check_loss_fields,
+                     cutmix, partners, reweight_loss_dict, select_rows,
+                     train_logits)
 from ..utils.head_outputs import Outputs
 from .semi_segmentor_mixin import SemiSegmentorMixin
 
@@ -151,6 +152,8 @@ class UniMatchEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
         self._check_views(inputs)
         sup_feats, sup_outputs, weak_logits, fp_logits = \
             self._sup_weak_forward(inputs[SUP], inputs[WEAK])
+        check_loss_fields(
+            type(self).__name__, self.decode_head, data_samples[SUP])
         sup = add_prefix(
             self.decode_head.loss_by_feat(sup_outputs, data_samples[SUP]),
             'decode')
@@ -222,7 +225,7 @@ class UniMatchEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
 
     def _sup_weak_forward(
         self, sup: Tensor, weak: Tensor
-    ) -> Tuple[List[Tensor], Outputs, Tensor, Optional[Tensor]]:
+    ) -> Tuple[Sequence[Tensor], Outputs, Tensor, Optional[Tensor]]:
         """One pass over ``sup`` and ``weak``, plus the weak view's dropped
         features through the decode head in the same call (as one batch).
 

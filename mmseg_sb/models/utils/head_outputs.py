@@ -12,14 +12,25 @@ batch, train the labeled rows with the head's own ``loss_by_feat`` on those
 rows of every output (:func:`select_rows`), and read the method's per-pixel
 logits (pseudo labels, the self-correction loss) from
 :func:`train_logits`.
+
+Why not the head's ``loss`` and ``predict``: ``loss`` runs the head again on
+the rows it is given, so the labeled and pseudo-labeled samples would each
+get a head pass of their own, and the head's BatchNorm would see them apart,
+unlike the release's one pass over the whole ``[weak | strong]`` batch (whose
+halves mix both kinds); ``predict`` is not defined in training mode for
+DDRNet, PIDNet and K-Net, whose training outputs ``predict_by_feat`` cannot
+read. Mask-classification heads, which have no BatchNorm and no per-pixel
+logits, are trained through their ``loss``
+(:class:`~mmseg_sb.models.SemiSupervisedEncoderDecoder`).
 """
 import inspect
-from typing import Any, List, Sequence, Union
+from typing import Any, Sequence, Union
 
 from torch import Tensor, nn
 
 from mmseg.models.decode_heads import (DAHead, DDRHead, EncHead,
                                        IterativeDecodeHead, PIDHead)
+from mmseg.utils import SampleList
 
 #: Head type -> index, among its training outputs, of the per-pixel logits
 #: that its ``predict`` gives. DANet: (pam_cam, pam, cam), predict uses
@@ -34,19 +45,39 @@ TRAIN_LOGITS_INDEX = {
     IterativeDecodeHead: -1,
 }
 
+#: Head type -> (the field of a labeled sample its loss reads beside
+#: ``gt_sem_seg``, the pipeline step that makes it).
+LOSS_FIELDS = {
+    PIDHead: ('gt_edge_map', "dict(type='GenerateEdge', edge_width=4)"),
+}
+
 Outputs = Union[Tensor, Sequence[Any]]
 
 
-def select_rows(outputs: Outputs, indices: List[int]) -> Outputs:
+def select_rows(outputs: Outputs, indices: Sequence[int]) -> Outputs:
     """``outputs`` (a tensor or nested tuples and lists of tensors, batch
-    first) at the rows ``indices``: views where the indices are consecutive,
-    copies otherwise."""
+    first) at the rows ``indices`` (at least one): views where the indices
+    are consecutive and ascending, copies otherwise."""
     if isinstance(outputs, (tuple, list)):
         return type(outputs)(select_rows(o, indices) for o in outputs)
     first, last = indices[0], indices[-1]
-    if last - first + 1 == len(indices):
+    if list(indices) == list(range(first, last + 1)):
         return outputs[first:last + 1]
-    return outputs[indices]
+    return outputs[list(indices)]
+
+
+def check_loss_fields(segmentor: str, head: nn.Module,
+                      data_samples: SampleList) -> None:
+    """A ``ValueError`` naming ``segmentor``, the head, the missing field
+    and the pipeline step that makes it, if the head's loss reads a field
+    (:data:`LOSS_FIELDS`) that the labeled ``data_samples`` lack."""
+    for cls, (field, step) in LOSS_FIELDS.items():
+        if isinstance(head, cls) and any(field not in s for s in data_samples):
+            raise ValueError(
+                f'{segmentor}: the loss of {type(head).__name__} reads '
+                f'{field} of the labeled images, which their samples lack. '
+                f'Add {step} after LoadAnnotations in the labeled images\' '
+                "pipelines, as MMSeg's own config of the model does.")
 
 
 def train_logits(segmentor: str, head: nn.Module, outputs: Outputs) -> Tensor:
@@ -77,22 +108,28 @@ def train_logits(segmentor: str, head: nn.Module, outputs: Outputs) -> Tensor:
         'TRAIN_LOGITS_INDEX.')
 
 
-def check_decode_head(segmentor: str, head: nn.Module) -> None:
-    """A ``TypeError`` naming ``segmentor`` and ``head`` if the head's
-    ``forward`` needs more than the features: a mask-classification head
-    (MaskFormer, Mask2Former) that reads the data samples and gives class
-    scores and masks, not per-pixel logits."""
+def takes_samples(head: nn.Module) -> bool:
+    """Whether ``head.forward`` needs more than the features: a
+    mask-classification head (MaskFormer, Mask2Former), which reads the data
+    samples and gives class scores and masks, not per-pixel logits."""
     params = list(inspect.signature(head.forward).parameters.values())
-    required = [
-        p.name for p in params[1:]
-        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY,
-                                               p.POSITIONAL_OR_KEYWORD)
-    ]
-    if required:
+    return any(
+        p.default is p.empty and p.kind in (p.POSITIONAL_ONLY,
+                                            p.POSITIONAL_OR_KEYWORD)
+        for p in params[1:])
+
+
+def check_decode_head(segmentor: str, head: nn.Module) -> None:
+    """A ``TypeError`` naming ``segmentor`` and ``head`` if the head is a
+    mask-classification head (:func:`takes_samples`), for a method that
+    needs per-pixel logits."""
+    if takes_samples(head):
         raise TypeError(
             f'{segmentor} runs the decode head on features alone and reads '
             f'per-pixel logits from it; {type(head).__name__}.forward also '
-            f'needs {required} and gives mask-classification outputs '
-            '(MaskFormer, Mask2Former), which are not supported yet. Train '
-            'a model whose decode head gives logits, e.g. DeepLabV3+, '
-            'UPerNet, SegFormer or K-Net.')
+            'needs the data samples and gives mask-classification outputs '
+            '(MaskFormer, Mask2Former), without the logits whose confidence '
+            'this method thresholds. Train such a model with the Simple '
+            "Baseline (SemiSupervisedEncoderDecoder: the head's own loss on "
+            'hard pseudo labels), or a model whose decode head gives logits, '
+            'e.g. DeepLabV3+, UPerNet, SegFormer or K-Net.')

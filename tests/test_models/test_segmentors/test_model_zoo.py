@@ -38,8 +38,10 @@ METHODS = (SemiSupervisedEncoderDecoder, UniMatchEncoderDecoder,
 
 #: How each family's decode head is trained: 'logits' (one logits tensor,
 #: MMSeg's loss on it), 'outputs' (several training outputs: the head's
-#: own loss on all of them, the method's on the logits ``predict`` uses).
-LOGITS, OUTPUTS = 'logits', 'outputs'
+#: own loss on all of them, the method's on the logits ``predict`` uses),
+#: 'head loss' (a mask-classification head: its own ``loss`` on labeled
+#: and hard pseudo labels; only the methods with ``trains_mask_heads``).
+LOGITS, OUTPUTS, HEAD_LOSS = 'logits', 'outputs', 'head loss'
 
 #: Family -> (MMSeg config, how it trains, shrink overrides).
 FAMILIES = {
@@ -79,6 +81,8 @@ FAMILIES = {
                {}),
     'K-Net': ('knet/knet-s3_r50-d8_fcn_8xb2-adamw-80k_ade20k-512x512.py',
               OUTPUTS, {}),
+    'Mask2Former': ('mask2former/mask2former_r50_8xb2-90k_cityscapes-'
+                    '512x1024.py', HEAD_LOSS, {}),
 }
 
 #: Family -> (MMSeg config, the refusal's message).
@@ -89,9 +93,28 @@ REFUSED = {
                   'a CascadeEncoderDecoder'),
     'SAN':
     ('san/san-vit-b16_coco-stuff164k-640x640.py', 'of another segmentor type'),
-    'Mask2Former': ('mask2former/mask2former_r50_8xb2-90k_cityscapes-'
-                    '512x1024.py', 'mask-classification outputs'),
 }
+
+
+def trains(family: str, method: type) -> bool:
+    """Whether ``method`` trains ``family`` (or refuses it when built)."""
+    return family in FAMILIES and (FAMILIES[family][1] != HEAD_LOSS
+                                   or method.trains_mask_heads)
+
+
+def cases(trained: bool) -> list:
+    return [
+        pytest.param(family, method, id=f'{family}-{method.method_name}')
+        for family in (*FAMILIES, *REFUSED) for method in METHODS
+        if trains(family, method) == trained
+    ]
+
+
+def needs_mmdet(family: str) -> None:
+    if family == 'Mask2Former':
+        # MMSeg builds Mask2Former only with mmdet 3.x (plain MMSeg fails
+        # without it too).
+        pytest.importorskip('mmdet', reason='Mask2Former needs mmdet 3.x')
 
 
 def zoo_model_cfg(path: str, overrides: dict) -> dict:
@@ -149,15 +172,18 @@ def with_grad(model) -> set:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('method', METHODS, ids=lambda c: c.method_name)
-@pytest.mark.parametrize('family', FAMILIES)
+@pytest.mark.parametrize('family, method', cases(trained=True))
 def test_zoo_family_trains_exports_and_predicts(family, method):
-    path, _, overrides = FAMILIES[family]
+    needs_mmdet(family)
+    path, how, overrides = FAMILIES[family]
     cfg = ConfigDict(zoo_model_cfg(path, overrides), type=method.__name__)
     torch.manual_seed(0)
     model = MODELS.build(cfg)
     model.train()
     inputs, samples, (sup_images, sup_samples) = make_batch(model)
+    if how != HEAD_LOSS:  # the table says what the head gives
+        outputs = model.decode_head.forward(model.extract_feat(sup_images))
+        assert isinstance(outputs, torch.Tensor) == (how == LOGITS)
     losses = model.loss(inputs, samples)
     total, _ = model.parse_losses(losses)
     for name, value in losses.items():
@@ -187,15 +213,14 @@ def test_zoo_family_trains_exports_and_predicts(family, method):
         assert torch.equal(a.pred_sem_seg.data, b.pred_sem_seg.data)
 
 
-@pytest.mark.parametrize('method', METHODS, ids=lambda c: c.method_name)
-@pytest.mark.parametrize('family', REFUSED)
+@pytest.mark.parametrize('family, method', cases(trained=False))
 def test_zoo_family_not_supported_is_refused_at_build(family, method):
-    path, message = REFUSED[family]
+    needs_mmdet(family)
+    if family in REFUSED:
+        path, message = REFUSED[family]
+    else:
+        path, message = FAMILIES[family][0], 'mask-classification outputs'
     cfg = ConfigDict(zoo_model_cfg(path, {}), type=method.__name__)
-    if family == 'Mask2Former':
-        # MMSeg builds Mask2Former only with mmdet 3.x (plain MMSeg fails
-        # without it too).
-        pytest.importorskip('mmdet', reason='Mask2Former needs mmdet 3.x')
     with pytest.raises(TypeError, match=f'{method.__name__}.*{message}'):
         MODELS.build(cfg)
 
@@ -205,8 +230,9 @@ def test_readme_lists_every_family_as_tested():
     with open(README) as f:
         text = f.read()
     rows = dict(
-        re.findall(r'^\| ([^|]+?) \| (logits|outputs|not yet[^|]*?) \|', text,
-                   re.M))
+        re.findall(
+            r'^\| ([^|]+?) \| (logits|outputs|head loss[^|]*?|not yet[^|]*?) '
+            r'\|', text, re.M))
     expected = {family: how for family, (_, how, _) in FAMILIES.items()}
     expected.update({family: 'not yet' for family in REFUSED})
     assert {f: h.split(':')[0] for f, h in rows.items()} == expected

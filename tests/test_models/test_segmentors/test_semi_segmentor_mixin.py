@@ -3,7 +3,9 @@ import copy
 
 import pytest
 import torch
+from mmengine.structures import PixelData
 
+from mmseg.models.decode_heads import FCNHead
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
@@ -201,3 +203,49 @@ def test_cascade_models_are_refused_at_build(tiny_model_cfg, cls):
             TypeError,
             match=r"another segmentor type \(it has \['asymetric_input'\]"):
         MODELS.build(cfg)
+
+
+@MODELS.register_module(force=True)
+class TwoLogitsHead(FCNHead):
+    """A head of another package, with two training outputs of a layout
+    this package does not know."""
+
+    def forward(self, inputs):
+        logits = super().forward(inputs)
+        return (logits, logits) if self.training else logits
+
+
+@pytest.mark.parametrize('cls', SEGMENTORS)
+def test_an_unknown_multi_output_head_fails_at_the_first_step(
+        tiny_model_cfg, cls):
+    """Named at the first training iteration (the Simple Baseline's teacher
+    step, not the first student batch after a whole round)."""
+    cfg = copy.deepcopy(tiny_model_cfg).to_dict()
+    cfg.update(
+        type=cls.__name__,
+        auxiliary_head=None,
+        decode_head=dict(
+            type='TwoLogitsHead',
+            in_channels=512,
+            in_index=3,
+            channels=16,
+            num_convs=1,
+            num_classes=19))
+    model = MODELS.build(cfg).train()
+    images = torch.randn(2, 3, SIZE, SIZE)
+    samples = [
+        SegDataSample(metainfo=dict(img_shape=(SIZE, SIZE))) for _ in range(2)
+    ]
+    for s in samples:
+        s.gt_sem_seg = PixelData(data=torch.randint(0, 19, (1, SIZE, SIZE)))
+    if cls is SemiSupervisedEncoderDecoder:
+        batch = (images, samples)  # the teacher's: labeled images only
+    else:
+        views = ['sup', 'weak', 'strong_1'
+                 ] + (['strong_2'] if cls is UniMatchEncoderDecoder else [])
+        batch = ({v: images for v in views}, {v: samples for v in views})
+    with pytest.raises(
+            TypeError,
+            match=f'{cls.__name__} needs per-pixel logits .* TwoLogitsHead '
+            'gives tuple in training.*TRAIN_LOGITS_INDEX'):
+        model.loss(*batch)
