@@ -22,6 +22,7 @@ from mmengine.utils import is_abs
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 from ..datasets import PseudoLabeledDataset
+from ..models.utils import decode_stages
 from ..utils import PSEUDO_LABEL_DIR, iter_dicts
 from .pseudo_labeler import PseudoLabeler
 
@@ -57,7 +58,7 @@ def build_pseudo_labeler(runner: Runner, pipeline: Optional[List[dict]],
     without ``LoadAnnotations``."""
     check_writable(osp.join(runner.work_dir, PSEUDO_LABEL_DIR))
     unlabeled = runner.train_loop.unlabeled_dataset
-    decode_head = unwrap_model(runner).decode_head
+    decode_head = decode_stages(unwrap_model(runner))[-1]
     return PseudoLabeler(
         unlabeled.dataset,
         pipeline or labeling_pipeline(runner.cfg, tta),
@@ -139,7 +140,7 @@ def build_image_labeler(cfg: Config,
             f'", the img_suffix of {type(found).__name__}); give the folder '
             'that holds them')
     found.full_init()
-    decode_head = model.decode_head
+    decode_head = decode_stages(model)[-1]
     return PseudoLabeler(
         found,
         pipeline or labeling_pipeline(cfg, tta),

@@ -2,12 +2,16 @@
 from .data_preprocessors import MultiViewDataPreProcessor
 from .layers import DSBN, convert_to_dsbn, dsbn_modules, dsbn_split
 from .losses import SelfCorrectionLoss, self_correction_loss
-from .segmentors import (FixMatchEncoderDecoder, SemiSupervisedEncoderDecoder,
-                         UniMatchEncoderDecoder)
+from .segmentors import (FixMatchCascadeEncoderDecoder, FixMatchEncoderDecoder,
+                         SemiSupervisedCascadeEncoderDecoder,
+                         SemiSupervisedEncoderDecoder,
+                         UniMatchCascadeEncoderDecoder, UniMatchEncoderDecoder)
 
 __all__ = [
     'DSBN', 'convert_to_dsbn', 'dsbn_modules', 'dsbn_split',
     'SelfCorrectionLoss', 'self_correction_loss',
     'SemiSupervisedEncoderDecoder', 'UniMatchEncoderDecoder',
-    'FixMatchEncoderDecoder', 'MultiViewDataPreProcessor'
+    'FixMatchEncoderDecoder', 'SemiSupervisedCascadeEncoderDecoder',
+    'UniMatchCascadeEncoderDecoder', 'FixMatchCascadeEncoderDecoder',
+    'MultiViewDataPreProcessor'
 ]

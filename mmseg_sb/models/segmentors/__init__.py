@@ -1,4 +1,7 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
+from .cascade_encoder_decoders import (FixMatchCascadeEncoderDecoder,
+                                       SemiSupervisedCascadeEncoderDecoder,
+                                       UniMatchCascadeEncoderDecoder)
 from .fixmatch_encoder_decoder import FixMatchEncoderDecoder
 from .semi_segmentor_mixin import SemiSegmentorMixin
 from .semi_supervised_encoder_decoder import SemiSupervisedEncoderDecoder
@@ -6,5 +9,7 @@ from .unimatch_encoder_decoder import UniMatchEncoderDecoder
 
 __all__ = [
     'FixMatchEncoderDecoder', 'SemiSegmentorMixin',
-    'SemiSupervisedEncoderDecoder', 'UniMatchEncoderDecoder'
+    'SemiSupervisedEncoderDecoder', 'UniMatchEncoderDecoder',
+    'SemiSupervisedCascadeEncoderDecoder', 'UniMatchCascadeEncoderDecoder',
+    'FixMatchCascadeEncoderDecoder'
 ]

@@ -3,12 +3,17 @@ import copy
 import inspect
 import math
 from numbers import Real
-from typing import Any, Dict, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
-from mmseg.utils import OptConfigType
+from torch import Tensor
+
+from mmseg.registry import MODELS
+from mmseg.utils import OptConfigType, SampleList, add_prefix
 from ..data_preprocessors import MultiViewDataPreProcessor
 from ..layers import DSBN
-from ..utils import check_decode_head
+from ..utils import (check_decode_head, check_loss_fields, decode_stages,
+                     samples_points, select_rows, train_logits)
+from ..utils.head_outputs import Outputs
 
 
 class SemiSegmentorMixin:
@@ -24,6 +29,13 @@ class SemiSegmentorMixin:
     views (:class:`mmseg_sb.datasets.MultiView`), so the model's
     ``data_preprocessor`` is wrapped in a :class:`MultiViewDataPreProcessor`,
     which passes plain batches (validation, test) through unchanged.
+
+    The decode head is read through :meth:`decode_forward`,
+    :meth:`decode_logits` and :meth:`decode_sup_losses`, which run one head
+    or the stages of a ``CascadeEncoderDecoder`` alike: a class whose
+    :attr:`plain_type` is ``'CascadeEncoderDecoder'`` (e.g.
+    :class:`~mmseg_sb.models.SemiSupervisedCascadeEncoderDecoder`) trains
+    OCRNet and PointRend with the same code.
 
     The plain form is what export to plain MMSeg writes: a model config
     (:meth:`plain_model_cfg`) and a state dict (:meth:`plain_state_dict`)
@@ -63,31 +75,102 @@ class SemiSegmentorMixin:
                 data_preprocessor),
             **kwargs)
         if not self.trains_mask_heads:
-            check_decode_head(type(self).__name__, self.decode_head)
+            for head in decode_stages(self):
+                check_decode_head(type(self).__name__, head)
 
     def _check_plain_kwargs(self, kwargs: dict) -> None:
         """A ``TypeError`` naming what the model config has that MMSeg's
-        :attr:`plain_type` (this segmentor's base) does not take: a model
-        of another segmentor type, which is not supported yet."""
-        if 'num_stages' in kwargs or isinstance(
-                kwargs.get('decode_head'), (list, tuple)):
-            kind = ('a CascadeEncoderDecoder (num_stages, a list of decode '
-                    'heads: OCRNet, PointRend)')
-        else:
-            base = next(
-                c for c in type(self).__mro__[1:]
-                if c.__name__ == self.plain_type)
-            unknown = sorted(
-                set(kwargs) - set(inspect.signature(base).parameters))
-            if not unknown:
-                return
-            kind = (f'of another segmentor type (it has {unknown}, e.g. '
-                    "SAN's MultimodalEncoderDecoder)")
-        raise TypeError(
-            f'{type(self).__name__} builds on MMSeg\'s {self.plain_type}, '
-            f'and this model is {kind}, which it does not support yet. Train '
-            f'a model of {self.plain_type} with one decode head, e.g. '
-            'DeepLabV3+.')
+        :attr:`plain_type` (this segmentor's base) does not take: a
+        ``CascadeEncoderDecoder`` given to the one-head class (naming the
+        class that trains it), or a model of another segmentor type, which
+        is not supported yet."""
+        name = type(self).__name__
+        cascade = 'num_stages' in kwargs or isinstance(
+            kwargs.get('decode_head'), (list, tuple))
+        if cascade and self.plain_type == 'EncoderDecoder':
+            cascade_name = name.replace('EncoderDecoder',
+                                        'CascadeEncoderDecoder')
+            fix = (f"use type='{cascade_name}'" if MODELS.get(cascade_name)
+                   else 'it is not supported by this method yet')
+            raise TypeError(
+                f"{name} builds on MMSeg's EncoderDecoder, and this model is "
+                'a CascadeEncoderDecoder (num_stages, a list of decode heads: '
+                f'OCRNet, PointRend): {fix}.')
+        base = next(
+            c for c in type(self).__mro__[1:] if c.__name__ == self.plain_type)
+        unknown = sorted(set(kwargs) - set(inspect.signature(base).parameters))
+        if unknown:
+            raise TypeError(
+                f"{name} builds on MMSeg's {self.plain_type}, and this model "
+                f'is of another segmentor type (it has {unknown}, e.g. SAN\'s '
+                'MultimodalEncoderDecoder), which it does not support yet. '
+                f'Train a model of {self.plain_type}, e.g. DeepLabV3+.')
+
+    def decode_forward(self, x: Sequence[Tensor]) -> List[Outputs]:
+        """The training outputs of every decode stage that runs on the
+        features ``x``: the one head's, or a cascade's stages', each after
+        the first on the previous stage's output (OCRNet's OCR head on its
+        FCN head's logits). A stage that samples points in its loss
+        (PointRend's point head) and the stages after it run in
+        :meth:`decode_sup_losses`."""
+        outputs = []
+        for head in decode_stages(self):
+            if samples_points(head):
+                break
+            outputs.append(
+                head.forward(x, outputs[-1]) if outputs else head.forward(x))
+        return outputs
+
+    def decode_logits(self, outputs: List[Outputs]) -> Tensor:
+        """The per-pixel logits (N, C, H, W) the method reads (pseudo
+        labels, unsupervised losses) among :meth:`decode_forward`'s
+        ``outputs``: those of the last stage there
+        (:func:`~mmseg_sb.models.utils.train_logits`)."""
+        head = decode_stages(self)[len(outputs) - 1]
+        return train_logits(type(self).__name__, head, outputs[-1])
+
+    def decode_sup_losses(self, x: Sequence[Tensor], outputs: List[Outputs],
+                          rows: Sequence[int],
+                          data_samples: SampleList) -> Dict[str, Tensor]:
+        """MMSeg's loss of every decode stage on the labeled samples
+        ``data_samples``, the rows ``rows`` of the batch that gave ``x`` and
+        ``outputs`` (:meth:`decode_forward`): each head's ``loss_by_feat``
+        on its outputs, then :meth:`point_losses`. Keys as MMSeg's
+        segmentors name them: ``decode.*``, or ``decode_<i>.*`` by stage."""
+        losses = dict()
+        for i, output in enumerate(outputs):
+            head = decode_stages(self)[i]
+            check_loss_fields(type(self).__name__, head, data_samples)
+            losses.update(
+                add_prefix(
+                    head.loss_by_feat(select_rows(output, rows), data_samples),
+                    self._stage_prefix(i)))
+        losses.update(self.point_losses(x, outputs, rows, data_samples))
+        return losses
+
+    def point_losses(self, x: Sequence[Tensor], outputs: List[Outputs],
+                     rows: Sequence[int],
+                     data_samples: SampleList) -> Dict[str, Tensor]:
+        """The own ``loss`` of each decode stage that samples points
+        (PointRend's point head: points of the previous stage's logits,
+        labels read from ``gt_sem_seg``) on ``data_samples``, the rows
+        ``rows`` of ``x`` and ``outputs``; empty for other models."""
+        stages = decode_stages(self)
+        losses = dict()
+        for i in range(len(outputs), len(stages)):
+            losses.update(
+                add_prefix(
+                    stages[i].loss(
+                        select_rows(x,
+                                    rows), select_rows(outputs[i - 1], rows),
+                        data_samples, self.train_cfg), self._stage_prefix(i)))
+        return losses
+
+    def _stage_prefix(self, index: int) -> str:
+        """The loss prefix of decode stage ``index``, as MMSeg's segmentors
+        name it."""
+        return 'decode' if len(decode_stages(self)) == 1 else \
+            f'decode_{index}'
 
     @classmethod
     def plain_model_cfg(cls, model_cfg: dict) -> dict:

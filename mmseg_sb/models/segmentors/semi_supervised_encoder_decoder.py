@@ -14,8 +14,9 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, SampleList, add_prefix
 from ...utils import IS_PSEUDO, STRONG, WEAK
 from ..layers import DSBN, convert_to_dsbn, dsbn_modules, dsbn_split
-from ..utils import (SUP_PREFIX, UNSUP_PREFIX, reweight_loss_dict, select_rows,
-                     takes_samples, train_logits)
+from ..utils import (SUP_PREFIX, UNSUP_PREFIX, decode_stages,
+                     reweight_loss_dict, samples_points, select_rows,
+                     takes_samples)
 from .semi_segmentor_mixin import SemiSegmentorMixin
 
 #: The defaults of ``semi_train_cfg``.
@@ -46,7 +47,9 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
     uses (:func:`mmseg_sb.models.utils.train_logits`). A mask-classification
     head (Mask2Former) gives no per-pixel logits: it is trained with its own
     ``loss`` on the labeled samples and on the hard pseudo labels, in place
-    of ``unsup_loss`` (logged when the model is built).
+    of ``unsup_loss`` (logged when the model is built). So is a cascade
+    stage that samples points (PointRend's point head), beside
+    ``unsup_loss`` on the logits of the stage before it.
 
     Inference, ``slide``/``whole`` test modes, checkpoints, MMSeg's
     ``tools/test.py`` and inference API are those of :class:`EncoderDecoder`
@@ -58,8 +61,8 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
 
      loss(): _weak_then_strong() -> dsbn_split(num_weak) {
                  extract_feat()
-                 -> _decode_losses(): decode_head.forward()
-                    -> decode_head.loss_by_feat() (labeled samples)
+                 -> _decode_losses(): decode_forward()
+                    -> decode_sup_losses() (labeled samples)
                     -> _unsup_loss(): unsup_loss() (pseudo samples)
                     or, for a mask-classification head,
                     _mask_head_losses(): decode_head.loss() (each kind)
@@ -106,7 +109,7 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
         self.unsup_weight = cfg['unsup_weight']
         self.unsup_loss = MODELS.build(unsup_loss)
         #: Whether the decode head is a mask-classification head.
-        self.mask_head = takes_samples(self.decode_head)
+        self.mask_head = takes_samples(decode_stages(self)[-1])
         if self.mask_head:
             print_log(
                 f'{type(self).__name__}: {type(self.decode_head).__name__} '
@@ -116,6 +119,17 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
                 f'{type(self.unsup_loss).__name__}.',
                 logger='current',
                 level=logging.WARNING)
+        for head in decode_stages(self):
+            if samples_points(head):
+                name = type(head).__name__
+                print_log(
+                    f'{type(self).__name__}: {name} samples points and gives '
+                    'no per-pixel logits in training: '
+                    f'{type(self.unsup_loss).__name__} reads the logits of '
+                    f'the stage before it, and {name} is trained with its own '
+                    'loss on the labeled images and on the hard pseudo '
+                    'labels.',
+                    logger='current')
         if self.use_dsbn:
             self._convert_to_dsbn()
         self.register_buffer(self.AUX_TRAINED, torch.tensor(False))
@@ -196,25 +210,26 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
     def _decode_losses(self, x: List[Tensor], data_samples: SampleList,
                        num_weak: int, sup: List[int],
                        pseudo: List[int]) -> Tuple[dict, dict]:
-        """One pass of the decode head over the batch: MMSeg's loss of the
-        head (its own ``loss_by_feat`` on all its training outputs) on the
-        labeled samples, ``unsup_loss`` on its logits of the pseudo-labeled
-        ones."""
-        outputs = self.decode_head.forward(x)
+        """One pass of the decode head (or a cascade's stages) over the
+        batch: MMSeg's loss of the head (its own ``loss_by_feat`` on all its
+        training outputs) on the labeled samples, ``unsup_loss`` on its
+        logits of the pseudo-labeled ones."""
+        outputs = self.decode_forward(x)
         # Read on every batch: a head without logits fails at the teacher's
         # first step, not at the first student batch.
-        seg_logits = train_logits(
-            type(self).__name__, self.decode_head, outputs)
+        seg_logits = self.decode_logits(outputs)
         sup_losses, unsup_losses = dict(), dict()
         if sup:
-            sup_losses = add_prefix(
-                self.decode_head.loss_by_feat(
-                    select_rows(outputs, sup), [data_samples[i] for i in sup]),
-                'decode')
+            sup_losses = self.decode_sup_losses(x, outputs, sup,
+                                                [data_samples[i] for i in sup])
         if pseudo:
+            pseudo_samples = [data_samples[i] for i in pseudo]
             unsup_losses = self._unsup_loss(
-                select_rows(seg_logits, pseudo),
-                [data_samples[i] for i in pseudo])
+                select_rows(seg_logits, pseudo), pseudo_samples)
+            # A point head (PointRend) has no logits for unsup_loss: its
+            # own loss on the hard pseudo labels.
+            unsup_losses.update(
+                self.point_losses(x, outputs, pseudo, pseudo_samples))
         return sup_losses, unsup_losses
 
     def _mask_head_losses(self, x: List[Tensor], data_samples: SampleList,
@@ -304,5 +319,5 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
         loss = self.unsup_loss(
             seg_logits,
             pseudo_labels.squeeze(1),
-            ignore_index=self.decode_head.ignore_index)
+            ignore_index=decode_stages(self)[-1].ignore_index)
         return {self.unsup_loss.loss_name: loss}

@@ -3,6 +3,7 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmengine.logging import print_log
 from torch import Tensor
 
 from mmseg.models.segmentors import EncoderDecoder
@@ -10,9 +11,9 @@ from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import OptConfigType, SampleList, add_prefix
 from ...utils import CUTMIX_BOX, STRONG_1, STRONG_2, SUP, WEAK
-from ..utils import (SUP_PREFIX, UNSUP_PREFIX, box_masks, check_loss_fields,
-                     cutmix, partners, reweight_loss_dict, select_rows,
-                     train_logits)
+from ..utils import (SUP_PREFIX, UNSUP_PREFIX, box_masks, cutmix,
+                     decode_stages, partners, reweight_loss_dict,
+                     samples_points, select_rows)
 from ..utils.head_outputs import Outputs
 from .semi_segmentor_mixin import SemiSegmentorMixin
 
@@ -72,12 +73,12 @@ class UniMatchEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
 
      loss(): _check_views()
              -> _sup_weak_forward(): extract_feat(sup + weak)
-                -> decode_head.forward([feats, dropout(weak feats)])
-             -> decode_head.loss_by_feat(sup)
+                -> decode_forward([feats, dropout(weak feats)])
+             -> decode_sup_losses(sup)
              -> _auxiliary_head_forward_train(sup feats), if any
              -> _pseudo_labels(weak) -> _unsup_loss(fp)
              -> _strong_losses(): _mix(strong_k)
-                -> extract_feat(strong views) -> decode_head.forward()
+                -> extract_feat(strong views) -> decode_forward()
                 -> _unsup_loss(strong_k)
              -> reweight_loss_dict(sup_weight, unsup_weight)
      predict(), _forward(): as EncoderDecoder
@@ -104,6 +105,15 @@ class UniMatchEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
         self.unsup_weight = dict(cfg['unsup_weight'])
         self.strong_views = tuple(v for v in STRONG_VIEWS
                                   if v in self.unsup_weight)
+        for head in decode_stages(self):
+            if samples_points(head):
+                print_log(
+                    f'{type(self).__name__}: {type(head).__name__} samples '
+                    'points and gives no per-pixel logits in training: the '
+                    'pseudo labels and their confidences come from the stage '
+                    f'before it, and {type(head).__name__} is trained on the '
+                    'labeled images only.',
+                    logger='current')
 
     @classmethod
     def _check_semi_train_cfg(cls, cfg: dict) -> None:
@@ -152,11 +162,9 @@ class UniMatchEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
         self._check_views(inputs)
         sup_feats, sup_outputs, weak_logits, fp_logits = \
             self._sup_weak_forward(inputs[SUP], inputs[WEAK])
-        check_loss_fields(
-            type(self).__name__, self.decode_head, data_samples[SUP])
-        sup = add_prefix(
-            self.decode_head.loss_by_feat(sup_outputs, data_samples[SUP]),
-            'decode')
+        sup = self.decode_sup_losses(sup_feats, sup_outputs,
+                                     range(len(inputs[SUP])),
+                                     data_samples[SUP])
         if self.with_auxiliary_head:  # on labeled images, as MMSeg trains
             sup.update(
                 self._auxiliary_head_forward_train(sup_feats,
@@ -189,9 +197,8 @@ class UniMatchEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
             for view in self.strong_views
         ]
         strong_logits = self._upsample(
-            train_logits(
-                type(self).__name__, self.decode_head,
-                self.decode_head.forward(
+            self.decode_logits(
+                self.decode_forward(
                     self.extract_feat(torch.cat([m[0] for m in mixed])))),
             pseudo.shape[-2:])
         losses = dict()
@@ -241,9 +248,8 @@ class UniMatchEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
         sup_feats = select_rows(feats, range(num_sup))
         if self.use_fp:
             feats = [torch.cat([f, self._drop(f[num_sup:])]) for f in feats]
-        outputs = self.decode_head.forward(feats)
-        logits = train_logits(type(self).__name__, self.decode_head,
-                              outputs)[num_sup:].split(num_weak)
+        outputs = self.decode_forward(feats)
+        logits = self.decode_logits(outputs)[num_sup:].split(num_weak)
         return (sup_feats, select_rows(outputs, range(num_sup)), logits[0],
                 logits[1] if self.use_fp else None)
 

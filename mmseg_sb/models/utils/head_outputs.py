@@ -22,14 +22,22 @@ DDRNet, PIDNet and K-Net, whose training outputs ``predict_by_feat`` cannot
 read. Mask-classification heads, which have no BatchNorm and no per-pixel
 logits, are trained through their ``loss``
 (:class:`~mmseg_sb.models.SemiSupervisedEncoderDecoder`).
+
+A ``CascadeEncoderDecoder`` (OCRNet, PointRend) has several decode heads,
+its stages (:func:`decode_stages`), each after the first run on the
+features and the previous stage's output. A stage that samples points in
+its loss (PointRend's ``PointHead``, :func:`samples_points`) gives no
+per-pixel logits in training: it is trained with its own ``loss`` on the
+labeled samples, and the methods read the logits of the stage before it.
 """
 import inspect
-from typing import Any, Sequence, Union
+from typing import Any, List, Sequence, Union
 
 from torch import Tensor, nn
 
 from mmseg.models.decode_heads import (DAHead, DDRHead, EncHead,
-                                       IterativeDecodeHead, PIDHead)
+                                       IterativeDecodeHead, PIDHead, PointHead)
+from mmseg.models.decode_heads.cascade_decode_head import BaseCascadeDecodeHead
 from mmseg.utils import SampleList
 
 #: Head type -> index, among its training outputs, of the per-pixel logits
@@ -52,6 +60,21 @@ LOSS_FIELDS = {
 }
 
 Outputs = Union[Tensor, Sequence[Any]]
+
+
+def decode_stages(segmentor: nn.Module) -> List[nn.Module]:
+    """The decode heads of ``segmentor`` in the order they run: the one head
+    of an ``EncoderDecoder``, the stages of a ``CascadeEncoderDecoder``. The
+    last one gives the classes the segmentor predicts."""
+    head = segmentor.decode_head
+    return list(head) if isinstance(head, nn.ModuleList) else [head]
+
+
+def samples_points(head: nn.Module) -> bool:
+    """Whether ``head`` is a cascade stage trained on points it samples from
+    the previous stage's logits (PointRend's ``PointHead``), not on
+    per-pixel logits of its own."""
+    return isinstance(head, PointHead)
 
 
 def select_rows(outputs: Outputs, indices: Sequence[int]) -> Outputs:
@@ -111,7 +134,11 @@ def train_logits(segmentor: str, head: nn.Module, outputs: Outputs) -> Tensor:
 def takes_samples(head: nn.Module) -> bool:
     """Whether ``head.forward`` needs more than the features: a
     mask-classification head (MaskFormer, Mask2Former), which reads the data
-    samples and gives class scores and masks, not per-pixel logits."""
+    samples and gives class scores and masks, not per-pixel logits. A
+    cascade stage's ``forward`` also reads the previous stage's output: not
+    such a head."""
+    if isinstance(head, BaseCascadeDecodeHead):
+        return False
     params = list(inspect.signature(head.forward).parameters.values())
     return any(
         p.default is p.empty and p.kind in (p.POSITIONAL_ONLY,

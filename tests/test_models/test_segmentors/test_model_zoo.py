@@ -21,8 +21,11 @@ from mmengine.structures import PixelData
 import mmseg
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
-from mmseg_sb.models import (FixMatchEncoderDecoder,
+from mmseg_sb.models import (FixMatchCascadeEncoderDecoder,
+                             FixMatchEncoderDecoder,
+                             SemiSupervisedCascadeEncoderDecoder,
                              SemiSupervisedEncoderDecoder,
+                             UniMatchCascadeEncoderDecoder,
                              UniMatchEncoderDecoder)
 from mmseg_sb.models.layers import DSBN
 from mmseg_sb.models.utils import train_logits
@@ -35,6 +38,12 @@ SIZE = 64
 NUM = 2  # images per part of a batch
 METHODS = (SemiSupervisedEncoderDecoder, UniMatchEncoderDecoder,
            FixMatchEncoderDecoder)
+#: Method -> its class for MMSeg's CascadeEncoderDecoder (OCRNet, PointRend).
+CASCADES = {
+    SemiSupervisedEncoderDecoder: SemiSupervisedCascadeEncoderDecoder,
+    UniMatchEncoderDecoder: UniMatchCascadeEncoderDecoder,
+    FixMatchEncoderDecoder: FixMatchCascadeEncoderDecoder,
+}
 
 #: How each family's decode head is trained: 'logits' (one logits tensor,
 #: MMSeg's loss on it), 'outputs' (several training outputs: the head's
@@ -83,14 +92,18 @@ FAMILIES = {
               OUTPUTS, {}),
     'Mask2Former': ('mask2former/mask2former_r50_8xb2-90k_cityscapes-'
                     '512x1024.py', HEAD_LOSS, {}),
+    # CascadeEncoderDecoder: the method reads the last stage's logits
+    # (OCRNet's OCR head; PointRend's FPN head, before its point head).
+    'OCRNet': ('ocrnet/ocrnet_hr18s_4xb2-40k_cityscapes-512x1024.py', LOGITS,
+               {}),
+    'PointRend': ('point_rend/pointrend_r50_4xb2-80k_cityscapes-512x1024.py',
+                  LOGITS, {}),
 }
+#: Cascade family -> the stage whose logits the methods read.
+CASCADE_LOGITS_STAGE = {'OCRNet': 1, 'PointRend': 0}
 
 #: Family -> (MMSeg config, the refusal's message).
 REFUSED = {
-    'OCRNet': ('ocrnet/ocrnet_hr18s_4xb2-40k_cityscapes-512x1024.py',
-               'a CascadeEncoderDecoder'),
-    'PointRend': ('point_rend/pointrend_r50_4xb2-80k_cityscapes-512x1024.py',
-                  'a CascadeEncoderDecoder'),
     'SAN':
     ('san/san-vit-b16_coco-stuff164k-640x640.py', 'of another segmentor type'),
 }
@@ -128,8 +141,17 @@ def zoo_model_cfg(path: str, overrides: dict) -> dict:
         if isinstance(d.get('init_cfg'), dict) and \
                 d['init_cfg'].get('type') == 'Pretrained':
             d['init_cfg'] = None
-    model['test_cfg'] = dict(mode='whole')
+    model['test_cfg'] = dict(model.get('test_cfg') or {}, mode='whole')
     return model
+
+
+def method_cfg(path: str, overrides: dict, method: type) -> ConfigDict:
+    """The zoo model of ``path`` as ``method`` trains it: the method's class
+    for MMSeg's CascadeEncoderDecoder if the model is one."""
+    model = zoo_model_cfg(path, overrides)
+    if model['type'] == 'CascadeEncoderDecoder':
+        method = CASCADES[method]
+    return ConfigDict(model, type=method.__name__)
 
 
 def sample(labeled: bool, **metainfo) -> SegDataSample:
@@ -176,13 +198,14 @@ def with_grad(model) -> set:
 def test_zoo_family_trains_exports_and_predicts(family, method):
     needs_mmdet(family)
     path, how, overrides = FAMILIES[family]
-    cfg = ConfigDict(zoo_model_cfg(path, overrides), type=method.__name__)
+    cfg = method_cfg(path, overrides, method)
     torch.manual_seed(0)
     model = MODELS.build(cfg)
+    method = type(model)
     model.train()
     inputs, samples, (sup_images, sup_samples) = make_batch(model)
     if how != HEAD_LOSS:  # the table says what the head gives
-        outputs = model.decode_head.forward(model.extract_feat(sup_images))
+        outputs = model.decode_forward(model.extract_feat(sup_images))[-1]
         assert isinstance(outputs, torch.Tensor) == (how == LOGITS)
     losses = model.loss(inputs, samples)
     total, _ = model.parse_losses(losses)
@@ -220,7 +243,7 @@ def test_zoo_family_not_supported_is_refused_at_build(family, method):
         path, message = REFUSED[family]
     else:
         path, message = FAMILIES[family][0], 'mask-classification outputs'
-    cfg = ConfigDict(zoo_model_cfg(path, {}), type=method.__name__)
+    cfg = method_cfg(path, {}, method)
     with pytest.raises(TypeError, match=f'{method.__name__}.*{message}'):
         MODELS.build(cfg)
 
@@ -261,3 +284,49 @@ def test_zoo_logits_among_outputs_are_what_predict_gives(family):
     torch.testing.assert_close(
         head.predict_by_feat(train_logits('Segmentor', head, outputs), metas),
         expected)
+
+
+@pytest.mark.parametrize('family, stage', sorted(CASCADE_LOGITS_STAGE.items()))
+def test_cascade_logits_are_the_stage_predict_reads(family, stage):
+    """The logits the methods read of a cascade are what MMSeg's ``predict``
+    of that stage gives (OCRNet: the whole cascade's; PointRend: the FPN
+    head's, which its point head then refines), with the norm layers and
+    dropout frozen."""
+    path, _, overrides = FAMILIES[family]
+    model = MODELS.build(method_cfg(path, overrides, METHODS[0])).eval()
+    images = torch.randn(NUM, 3, SIZE, SIZE)
+    metas = [sample(False).metainfo for _ in range(NUM)]
+    head = model.decode_head[stage]
+    with torch.no_grad():
+        x = model.extract_feat(images)
+        # MMSeg's CascadeEncoderDecoder inference, which the class inherits.
+        expected = model.encode_decode(images, metas) if stage == len(
+            model.decode_head) - 1 else head.predict(x, metas, model.test_cfg)
+        logits = model.decode_logits(model.decode_forward(x))
+    torch.testing.assert_close(head.predict_by_feat(logits, metas), expected)
+
+
+@pytest.mark.parametrize('method', METHODS)
+def test_point_head_on_pseudo_labels_only_under_the_simple_baseline(method):
+    """PointRend's point head gives no per-pixel logits: the Simple Baseline
+    trains it with its own loss on the hard pseudo labels too; UniMatch and
+    FixMatch, on the labeled images only."""
+    path, _, overrides = FAMILIES['PointRend']
+    model = MODELS.build(method_cfg(path, overrides, method)).train()
+    inputs, samples, _ = make_batch(model)
+    losses = model.loss(inputs, samples)
+    point = {k for k in losses if 'decode_1.' in k and 'loss' in k}
+    if method is SemiSupervisedEncoderDecoder:
+        assert point == {
+            'sup.decode_1.pointloss_ce', 'unsup.decode_1.pointloss_ce'
+        }
+        # Pseudo-labeled images alone: the point head still learns.
+        pseudo = [sample(True, **{IS_PSEUDO: True}) for _ in range(NUM)]
+        losses = model.loss({STRONG: inputs[STRONG]}, {STRONG: pseudo})
+        assert not any(k.startswith('sup.') for k in losses), sorted(losses)
+        model.zero_grad()
+        model.parse_losses(losses)[0].backward()
+        assert all(p.grad is not None and p.grad.abs().sum() > 0
+                   for p in model.decode_head[1].parameters())
+    else:
+        assert point == {'sup.decode_1.pointloss_ce'}

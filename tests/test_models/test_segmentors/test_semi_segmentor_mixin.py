@@ -183,18 +183,20 @@ def test_online_methods_export_to_encoder_decoder(tiny_model_cfg, cls):
 
 
 @pytest.mark.parametrize('cls', SEGMENTORS)
-def test_cascade_models_are_refused_at_build(tiny_model_cfg, cls):
+def test_other_segmentor_types_are_refused_at_build(tiny_model_cfg, cls):
     """OCRNet's and PointRend's CascadeEncoderDecoder used to fail deep in
-    EncoderDecoder's constructor (unexpected keyword 'num_stages')."""
+    EncoderDecoder's constructor (unexpected keyword 'num_stages'); the
+    message now names the method's class for it."""
     cfg = copy.deepcopy(tiny_model_cfg)
     cfg.update(
         type=cls.__name__,
         num_stages=2,
         decode_head=[cfg['decode_head'], cfg['decode_head']])
+    cascade = cls.__name__.replace('EncoderDecoder', 'CascadeEncoderDecoder')
+    assert MODELS.get(cascade) is not None
     with pytest.raises(
             TypeError,
-            match='CascadeEncoderDecoder .*not support yet. Train a '
-            'model of EncoderDecoder with one decode head'):
+            match=f"is a CascadeEncoderDecoder .*: use type='{cascade}'"):
         MODELS.build(cfg)
     # SAN's MultimodalEncoderDecoder takes keys EncoderDecoder does not.
     cfg = copy.deepcopy(tiny_model_cfg)
