@@ -1,11 +1,11 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
-from .cascade_encoder_decoders import (FixMatchCascadeEncoderDecoder,
-                                       SemiSupervisedCascadeEncoderDecoder,
-                                       UniMatchCascadeEncoderDecoder)
-from .fixmatch_encoder_decoder import FixMatchEncoderDecoder
+from .fixmatch_encoder_decoder import (FixMatchCascadeEncoderDecoder,
+                                       FixMatchEncoderDecoder)
 from .semi_segmentor_mixin import SemiSegmentorMixin
-from .semi_supervised_encoder_decoder import SemiSupervisedEncoderDecoder
-from .unimatch_encoder_decoder import UniMatchEncoderDecoder
+from .semi_supervised_encoder_decoder import (
+    SemiSupervisedCascadeEncoderDecoder, SemiSupervisedEncoderDecoder)
+from .unimatch_encoder_decoder import (UniMatchCascadeEncoderDecoder,
+                                       UniMatchEncoderDecoder)
 
 __all__ = [
     'FixMatchEncoderDecoder', 'SemiSegmentorMixin',

@@ -1,5 +1,7 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
+from mmseg.models.segmentors import CascadeEncoderDecoder
 from mmseg.registry import MODELS
+from .semi_segmentor_mixin import CASCADE
 from .unimatch_encoder_decoder import UniMatchEncoderDecoder
 
 #: The defaults of ``semi_train_cfg``: one strong view, no feature stream,
@@ -25,3 +27,12 @@ class FixMatchEncoderDecoder(UniMatchEncoderDecoder):
 
     method_name = 'FixMatch'
     default_semi_train_cfg = FIXMATCH_CFG
+
+
+@MODELS.register_module()
+class FixMatchCascadeEncoderDecoder(FixMatchEncoderDecoder,
+                                    CascadeEncoderDecoder):
+    """:class:`FixMatchEncoderDecoder` of MMSeg's ``CascadeEncoderDecoder``
+    (OCRNet, PointRend); the arguments of both."""
+
+    plain_type = CASCADE

@@ -5,15 +5,17 @@ import math
 from numbers import Real
 from typing import Any, Dict, List, Sequence, Tuple
 
-from torch import Tensor
+from torch import Tensor, nn
 
-from mmseg.registry import MODELS
 from mmseg.utils import OptConfigType, SampleList, add_prefix
 from ..data_preprocessors import MultiViewDataPreProcessor
 from ..layers import DSBN
 from ..utils import (check_decode_head, check_loss_fields, decode_stages,
                      samples_points, select_rows, train_logits)
 from ..utils.head_outputs import Outputs
+
+#: MMSeg's segmentor type with several decode stages.
+CASCADE = 'CascadeEncoderDecoder'
 
 
 class SemiSegmentorMixin:
@@ -31,11 +33,18 @@ class SemiSegmentorMixin:
     which passes plain batches (validation, test) through unchanged.
 
     The decode head is read through :meth:`decode_forward`,
-    :meth:`decode_logits` and :meth:`decode_sup_losses`, which run one head
-    or the stages of a ``CascadeEncoderDecoder`` alike: a class whose
-    :attr:`plain_type` is ``'CascadeEncoderDecoder'`` (e.g.
-    :class:`~mmseg_sb.models.SemiSupervisedCascadeEncoderDecoder`) trains
-    OCRNet and PointRend with the same code.
+    :meth:`decode_logits`, :meth:`decode_sup_losses` and
+    :meth:`point_losses`, which run one head or the stages of a
+    ``CascadeEncoderDecoder`` (OCRNet, PointRend) alike. Each method has a
+    subclass over MMSeg's ``CascadeEncoderDecoder`` (e.g.
+    :class:`~mmseg_sb.models.SemiSupervisedCascadeEncoderDecoder`), whose
+    :attr:`plain_type` says so: MMSeg's base builds the stages and runs
+    inference. The stages run once over a batch, each after the first on the
+    previous one's output (MMSeg's ``loss`` runs the first stage twice; the
+    losses and gradients are the same). The method reads the per-pixel
+    logits of :attr:`logits_head`, the last stage that gives them. A stage
+    that samples points (PointRend's point head) gives none in training: it
+    is trained with its own loss, on points of those logits.
 
     The plain form is what export to plain MMSeg writes: a model config
     (:meth:`plain_model_cfg`) and a state dict (:meth:`plain_state_dict`)
@@ -81,38 +90,49 @@ class SemiSegmentorMixin:
     def _check_plain_kwargs(self, kwargs: dict) -> None:
         """A ``TypeError`` naming what the model config has that MMSeg's
         :attr:`plain_type` (this segmentor's base) does not take: a
-        ``CascadeEncoderDecoder`` given to the one-head class (naming the
-        class that trains it), or a model of another segmentor type, which
-        is not supported yet."""
-        name = type(self).__name__
+        ``CascadeEncoderDecoder`` given to a one-head class or the other way
+        round (naming the class that trains it), or a model of another
+        segmentor type, which is not supported yet."""
+        cls = type(self)
         cascade = 'num_stages' in kwargs or isinstance(
             kwargs.get('decode_head'), (list, tuple))
-        if cascade and self.plain_type == 'EncoderDecoder':
-            cascade_name = name.replace('EncoderDecoder',
-                                        'CascadeEncoderDecoder')
-            fix = (f"use type='{cascade_name}'" if MODELS.get(cascade_name)
-                   else 'it is not supported by this method yet')
+        if cascade != (self.plain_type == CASCADE):
+            kind = 'a CascadeEncoderDecoder (num_stages, a list of decode ' \
+                'heads: OCRNet, PointRend)' if cascade else \
+                'an EncoderDecoder (one decode head)'
+            other = next((c for c in (*cls.__subclasses__(), *cls.__bases__)
+                          if issubclass(c, SemiSegmentorMixin) and (
+                              c.plain_type == CASCADE) == cascade), None)
+            fix = f"use type='{other.__name__}'" if other else \
+                'it is not supported by this method yet'
             raise TypeError(
-                f"{name} builds on MMSeg's EncoderDecoder, and this model is "
-                'a CascadeEncoderDecoder (num_stages, a list of decode heads: '
-                f'OCRNet, PointRend): {fix}.')
-        base = next(
-            c for c in type(self).__mro__[1:] if c.__name__ == self.plain_type)
+                f"{cls.__name__} builds on MMSeg's {self.plain_type}, and "
+                f'this model is {kind}: {fix}.')
+        base = next(c for c in cls.__mro__[1:]
+                    if c.__name__ == self.plain_type)
         unknown = sorted(set(kwargs) - set(inspect.signature(base).parameters))
         if unknown:
             raise TypeError(
-                f"{name} builds on MMSeg's {self.plain_type}, and this model "
-                f'is of another segmentor type (it has {unknown}, e.g. SAN\'s '
-                'MultimodalEncoderDecoder), which it does not support yet. '
-                f'Train a model of {self.plain_type}, e.g. DeepLabV3+.')
+                f"{cls.__name__} builds on MMSeg's {self.plain_type}, and "
+                f'this model is of another segmentor type (it has {unknown}, '
+                "e.g. SAN's MultimodalEncoderDecoder), which it does not "
+                f'support yet. Train a model of {self.plain_type}, e.g. '
+                'DeepLabV3+.')
+
+    @property
+    def logits_head(self) -> nn.Module:
+        """The decode stage whose per-pixel logits the method reads (pseudo
+        labels, unsupervised losses): the one head, or a cascade's last stage
+        that does not sample points (OCRNet's OCR head, PointRend's FPN
+        head)."""
+        return [h for h in decode_stages(self) if not samples_points(h)][-1]
 
     def decode_forward(self, x: Sequence[Tensor]) -> List[Outputs]:
         """The training outputs of every decode stage that runs on the
         features ``x``: the one head's, or a cascade's stages', each after
         the first on the previous stage's output (OCRNet's OCR head on its
         FCN head's logits). A stage that samples points in its loss
-        (PointRend's point head) and the stages after it run in
-        :meth:`decode_sup_losses`."""
+        (PointRend's point head) runs in :meth:`point_losses`."""
         outputs = []
         for head in decode_stages(self):
             if samples_points(head):
@@ -122,12 +142,10 @@ class SemiSegmentorMixin:
         return outputs
 
     def decode_logits(self, outputs: List[Outputs]) -> Tensor:
-        """The per-pixel logits (N, C, H, W) the method reads (pseudo
-        labels, unsupervised losses) among :meth:`decode_forward`'s
-        ``outputs``: those of the last stage there
+        """The per-pixel logits (N, C, H, W) of :attr:`logits_head` among
+        :meth:`decode_forward`'s ``outputs``
         (:func:`~mmseg_sb.models.utils.train_logits`)."""
-        head = decode_stages(self)[len(outputs) - 1]
-        return train_logits(type(self).__name__, head, outputs[-1])
+        return train_logits(type(self).__name__, self.logits_head, outputs[-1])
 
     def decode_sup_losses(self, x: Sequence[Tensor], outputs: List[Outputs],
                           rows: Sequence[int],
@@ -145,32 +163,32 @@ class SemiSegmentorMixin:
                 add_prefix(
                     head.loss_by_feat(select_rows(output, rows), data_samples),
                     self._stage_prefix(i)))
-        losses.update(self.point_losses(x, outputs, rows, data_samples))
+        losses.update(
+            self.point_losses(
+                select_rows(x, rows),
+                select_rows(self.decode_logits(outputs), rows), data_samples))
         return losses
 
-    def point_losses(self, x: Sequence[Tensor], outputs: List[Outputs],
-                     rows: Sequence[int],
+    def point_losses(self, x: Sequence[Tensor], logits: Tensor,
                      data_samples: SampleList) -> Dict[str, Tensor]:
-        """The own ``loss`` of each decode stage that samples points
-        (PointRend's point head: points of the previous stage's logits,
-        labels read from ``gt_sem_seg``) on ``data_samples``, the rows
-        ``rows`` of ``x`` and ``outputs``; empty for other models."""
-        stages = decode_stages(self)
+        """The own ``loss`` of the decode stage that samples points, if any
+        (PointRend's point head: points of ``logits``, the
+        :attr:`logits_head`'s, labels read from ``gt_sem_seg``), on the
+        features ``x`` of ``data_samples``; keys ``decode_<i>.*``."""
         losses = dict()
-        for i in range(len(outputs), len(stages)):
-            losses.update(
-                add_prefix(
-                    stages[i].loss(
-                        select_rows(x,
-                                    rows), select_rows(outputs[i - 1], rows),
-                        data_samples, self.train_cfg), self._stage_prefix(i)))
+        for i, head in enumerate(decode_stages(self)):
+            if samples_points(head):
+                losses.update(
+                    add_prefix(
+                        head.loss(x, logits, data_samples, self.train_cfg),
+                        self._stage_prefix(i)))
         return losses
 
     def _stage_prefix(self, index: int) -> str:
         """The loss prefix of decode stage ``index``, as MMSeg's segmentors
         name it."""
-        return 'decode' if len(decode_stages(self)) == 1 else \
-            f'decode_{index}'
+        return f'decode_{index}' if isinstance(self.decode_head,
+                                               nn.ModuleList) else 'decode'
 
     @classmethod
     def plain_model_cfg(cls, model_cfg: dict) -> dict:

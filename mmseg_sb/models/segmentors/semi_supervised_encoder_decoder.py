@@ -8,7 +8,7 @@ import torch.nn as nn
 from mmengine.logging import print_log
 from torch import Tensor
 
-from mmseg.models.segmentors import EncoderDecoder
+from mmseg.models.segmentors import CascadeEncoderDecoder, EncoderDecoder
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, SampleList, add_prefix
@@ -17,7 +17,7 @@ from ..layers import DSBN, convert_to_dsbn, dsbn_modules, dsbn_split
 from ..utils import (SUP_PREFIX, UNSUP_PREFIX, decode_stages,
                      reweight_loss_dict, samples_points, select_rows,
                      takes_samples)
-from .semi_segmentor_mixin import SemiSegmentorMixin
+from .semi_segmentor_mixin import CASCADE, SemiSegmentorMixin
 
 #: The defaults of ``semi_train_cfg``.
 SIMPLE_BASELINE_CFG = dict(use_dsbn=True, sup_weight=1.0, unsup_weight=1.0)
@@ -109,10 +109,10 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
         self.unsup_weight = cfg['unsup_weight']
         self.unsup_loss = MODELS.build(unsup_loss)
         #: Whether the decode head is a mask-classification head.
-        self.mask_head = takes_samples(decode_stages(self)[-1])
+        self.mask_head = takes_samples(self.logits_head)
         if self.mask_head:
             print_log(
-                f'{type(self).__name__}: {type(self.decode_head).__name__} '
+                f'{type(self).__name__}: {type(self.logits_head).__name__} '
                 'gives class scores and masks, not per-pixel logits, so the '
                 'pseudo-labeled images are trained with its own loss on the '
                 'hard pseudo labels instead of '
@@ -174,7 +174,9 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
             dict[str, Tensor]: MMSeg's head losses prefixed ``sup.`` (e.g.
             ``sup.decode.loss_ce``, ``sup.aux.loss_ce``), if the batch has
             labeled samples, and ``unsup.<loss_name>`` (``unsup.loss_sc``),
-            if it has pseudo-labeled ones.
+            if it has pseudo-labeled ones; with a head trained by its own
+            loss on pseudo labels, that loss too (``unsup.decode.*``,
+            ``unsup.decode_1.pointloss_ce``).
         """
         inputs, data_samples, num_weak = self._weak_then_strong(
             inputs, data_samples)
@@ -227,9 +229,12 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
             unsup_losses = self._unsup_loss(
                 select_rows(seg_logits, pseudo), pseudo_samples)
             # A point head (PointRend) has no logits for unsup_loss: its
-            # own loss on the hard pseudo labels.
+            # own loss on the hard pseudo labels, for the point head alone
+            # (the features and logits it reads are trained by unsup_loss).
             unsup_losses.update(
-                self.point_losses(x, outputs, pseudo, pseudo_samples))
+                self.point_losses([f.detach() for f in select_rows(x, pseudo)],
+                                  select_rows(seg_logits, pseudo).detach(),
+                                  pseudo_samples))
         return sup_losses, unsup_losses
 
     def _mask_head_losses(self, x: List[Tensor], data_samples: SampleList,
@@ -315,9 +320,21 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
             seg_logits,
             size=pseudo_labels.shape[2:],
             mode='bilinear',
-            align_corners=self.align_corners)
+            align_corners=self.logits_head.align_corners)
         loss = self.unsup_loss(
             seg_logits,
             pseudo_labels.squeeze(1),
-            ignore_index=decode_stages(self)[-1].ignore_index)
+            ignore_index=self.logits_head.ignore_index)
         return {self.unsup_loss.loss_name: loss}
+
+
+@MODELS.register_module()
+class SemiSupervisedCascadeEncoderDecoder(SemiSupervisedEncoderDecoder,
+                                          CascadeEncoderDecoder):
+    """:class:`SemiSupervisedEncoderDecoder` of MMSeg's
+    ``CascadeEncoderDecoder`` (OCRNet, PointRend); the arguments of both.
+    PointRend's point head is trained with its own loss on the labeled
+    images and on the hard pseudo labels (see :class:`SemiSegmentorMixin`).
+    """
+
+    plain_type = CASCADE

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from mmengine.logging import print_log
 from torch import Tensor
 
-from mmseg.models.segmentors import EncoderDecoder
+from mmseg.models.segmentors import CascadeEncoderDecoder, EncoderDecoder
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import OptConfigType, SampleList, add_prefix
@@ -15,7 +15,7 @@ from ..utils import (SUP_PREFIX, UNSUP_PREFIX, box_masks, cutmix,
                      decode_stages, partners, reweight_loss_dict,
                      samples_points, select_rows)
 from ..utils.head_outputs import Outputs
-from .semi_segmentor_mixin import SemiSegmentorMixin
+from .semi_segmentor_mixin import CASCADE, SemiSegmentorMixin
 
 #: The strong views, each an unsupervised term named after its view.
 STRONG_VIEWS = (STRONG_1, STRONG_2)
@@ -259,7 +259,10 @@ class UniMatchEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
 
     def _upsample(self, logits: Tensor, size: Tuple[int, int]) -> Tensor:
         return resize(
-            logits, size, mode='bilinear', align_corners=self.align_corners)
+            logits,
+            size,
+            mode='bilinear',
+            align_corners=self.logits_head.align_corners)
 
     @torch.no_grad()
     def _pseudo_labels(self, weak_logits: Tensor,
@@ -304,3 +307,14 @@ class UniMatchEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
         loss = F.cross_entropy(logits, target, reduction='none')
         loss = loss * ((conf >= self.conf_thresh) & valid)
         return loss.sum() / valid.sum().clamp(min=1)
+
+
+@MODELS.register_module()
+class UniMatchCascadeEncoderDecoder(UniMatchEncoderDecoder,
+                                    CascadeEncoderDecoder):
+    """:class:`UniMatchEncoderDecoder` of MMSeg's ``CascadeEncoderDecoder``
+    (OCRNet, PointRend); the arguments of both. PointRend's point head is
+    trained on the labeled images only (see :class:`SemiSegmentorMixin`).
+    """
+
+    plain_type = CASCADE

@@ -5,7 +5,10 @@ weighting (in the form of MMDetection's ``reweight_loss_dict``).
 A segmentor logs ``sup.<head>.loss_<term>`` for labeled samples (MMSeg's
 own head losses, e.g. ``sup.decode.loss_ce``) and ``unsup.loss_<term>`` for
 unlabeled ones (e.g. ``unsup.loss_sc``, ``unsup.loss_strong_1``), with its
-other statistics (``unsup.mask_ratio``) beside them.
+other statistics (``unsup.mask_ratio``) beside them. A head trained with its
+own loss on pseudo labels (Mask2Former's, PointRend's point head under the
+Simple Baseline) logs it as MMSeg names it, under ``unsup.`` (e.g.
+``unsup.decode_1.pointloss_ce``).
 """
 from typing import Dict, Mapping, Union
 

@@ -328,5 +328,52 @@ def test_point_head_on_pseudo_labels_only_under_the_simple_baseline(method):
         model.parse_losses(losses)[0].backward()
         assert all(p.grad is not None and p.grad.abs().sum() > 0
                    for p in model.decode_head[1].parameters())
+        # For the point head alone: the features and FPN logits it reads
+        # learn from the self-correction loss (weighted 0 here) only.
+        model.unsup_weight = 0.
+        model.zero_grad()
+        model.parse_losses(
+            model.loss({STRONG: inputs[STRONG]},
+                       {STRONG: pseudo}))[0].backward()
+        assert all(p.grad is None or not p.grad.any()
+                   for p in model.parameters())
     else:
         assert point == {'sup.decode_1.pointloss_ce'}
+
+
+@pytest.mark.parametrize('family', sorted(CASCADE_LOGITS_STAGE))
+def test_cascade_labeled_losses_are_mmsegs(family):
+    """On labeled images, a cascade's losses and gradients are those of
+    MMSeg's own ``CascadeEncoderDecoder.loss`` (which runs the first stage
+    twice; here it runs once), the point head's sampled points included."""
+    path, _, overrides = FAMILIES[family]
+    cfg = method_cfg(path, overrides, SemiSupervisedEncoderDecoder)
+    cfg.semi_train_cfg = dict(use_dsbn=False)
+    model = MODELS.build(cfg).train()
+    plain = MODELS.build(type(model).plain_model_cfg(cfg)).train()
+    plain.load_state_dict(type(model).plain_state_dict(model.state_dict()))
+    images = torch.randn(NUM, 3, SIZE, SIZE)
+    labeled = [sample(True) for _ in range(NUM)]
+    results = []
+    for segmentor in (model, plain):
+        torch.manual_seed(1)  # the point head samples random points
+        losses = segmentor.loss(images, copy.deepcopy(labeled))
+        segmentor.parse_losses(losses)[0].backward()
+        grads = {
+            n: p.grad
+            for n, p in segmentor.named_parameters() if p.grad is not None
+        }
+        results.append(({
+            k.replace('sup.', '', 1): v
+            for k, v in losses.items()
+        }, grads))
+    (ours, our_grads), (theirs, their_grads) = results
+    assert sorted(ours) == sorted(theirs)
+    for key in theirs:
+        torch.testing.assert_close(ours[key], theirs[key], msg=key)
+    assert our_grads.keys() == their_grads.keys()
+    for name, grad in their_grads.items():
+        # Equal up to float32 rounding (one pass of the first stage, two
+        # paths summed in another order): 2e-6 of the norm at most, seen.
+        error = (our_grads[name] - grad).norm() / grad.norm().clamp(min=1e-12)
+        assert error < 1e-4, (name, float(error))

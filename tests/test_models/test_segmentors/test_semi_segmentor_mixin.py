@@ -198,6 +198,13 @@ def test_other_segmentor_types_are_refused_at_build(tiny_model_cfg, cls):
             TypeError,
             match=f"is a CascadeEncoderDecoder .*: use type='{cascade}'"):
         MODELS.build(cfg)
+    # And the other way round.
+    cfg = copy.deepcopy(tiny_model_cfg)
+    cfg.update(type=cascade)
+    with pytest.raises(
+            TypeError,
+            match=f"is an EncoderDecoder .*: use type='{cls.__name__}'"):
+        MODELS.build(cfg)
     # SAN's MultimodalEncoderDecoder takes keys EncoderDecoder does not.
     cfg = copy.deepcopy(tiny_model_cfg)
     cfg.update(type=cls.__name__, asymetric_input=True)
