@@ -156,31 +156,34 @@ class SemiSegmentorMixin:
         on its outputs, then :meth:`point_losses`. Keys as MMSeg's
         segmentors name them: ``decode.*``, or ``decode_<i>.*`` by stage."""
         losses = dict()
-        for i, output in enumerate(outputs):
-            head = decode_stages(self)[i]
+        for i, (head, output) in enumerate(zip(decode_stages(self), outputs)):
             check_loss_fields(type(self).__name__, head, data_samples)
             losses.update(
                 add_prefix(
                     head.loss_by_feat(select_rows(output, rows), data_samples),
                     self._stage_prefix(i)))
         losses.update(
-            self.point_losses(
-                select_rows(x, rows),
-                select_rows(self.decode_logits(outputs), rows), data_samples))
+            self.point_losses(x, self.decode_logits(outputs), rows,
+                              data_samples))
         return losses
 
     def point_losses(self, x: Sequence[Tensor], logits: Tensor,
+                     rows: Sequence[int],
                      data_samples: SampleList) -> Dict[str, Tensor]:
         """The own ``loss`` of the decode stage that samples points, if any
         (PointRend's point head: points of ``logits``, the
-        :attr:`logits_head`'s, labels read from ``gt_sem_seg``), on the
-        features ``x`` of ``data_samples``; keys ``decode_<i>.*``."""
+        :attr:`logits_head`'s, labels read from ``gt_sem_seg``), on
+        ``data_samples``, the rows ``rows`` of the features ``x`` and
+        ``logits``; keys ``decode_<i>.*``. The rows are selected only for
+        such a stage: other models copy nothing here."""
         losses = dict()
         for i, head in enumerate(decode_stages(self)):
             if samples_points(head):
                 losses.update(
                     add_prefix(
-                        head.loss(x, logits, data_samples, self.train_cfg),
+                        head.loss(
+                            select_rows(x, rows), select_rows(logits, rows),
+                            data_samples, self.train_cfg),
                         self._stage_prefix(i)))
         return losses
 

@@ -232,9 +232,8 @@ class SemiSupervisedEncoderDecoder(SemiSegmentorMixin, EncoderDecoder):
             # own loss on the hard pseudo labels, for the point head alone
             # (the features and logits it reads are trained by unsup_loss).
             unsup_losses.update(
-                self.point_losses([f.detach() for f in select_rows(x, pseudo)],
-                                  select_rows(seg_logits, pseudo).detach(),
-                                  pseudo_samples))
+                self.point_losses([f.detach() for f in x], seg_logits.detach(),
+                                  pseudo, pseudo_samples))
         return sup_losses, unsup_losses
 
     def _mask_head_losses(self, x: List[Tensor], data_samples: SampleList,
