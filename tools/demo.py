@@ -24,6 +24,14 @@ bar chart in ``compare.png``, and over several seeds every method's gain
 over the control per seed with its paired test. The terminal shows
 a progress bar per stage; MMEngine's logs go to each stage's work dir.
 
+``--variants NAME ...`` also trains, per seed and from the same teacher,
+the self-training stage with one change to the release's recipe each
+(``VARIANTS``: a second round, TTA labels, re-initialised students, strong
+augmentation without the two ops that erase the demo's cues) and prints each
+beside the release's student, with its paired tests against the control and
+against the release's student: findings on the development seeds, not new
+defaults.
+
 ``--accumulate N`` trains the students at 1/N of their batch per iteration
 with N micro-batches accumulated per optimizer step (MMEngine's
 ``accumulative_counts``) for N times the iterations, as the recipes for
@@ -31,7 +39,7 @@ fewer GPUs do (the Simple Baseline's students only; the peers of ``--compare``
 keep their batch).
 
 Usage: python tools/demo.py [--seeds N] [--first-seed S] [--compare]
-    [--accumulate N] [--work-dir DIR] [--data-root DIR]
+    [--variants NAME ...] [--accumulate N] [--work-dir DIR] [--data-root DIR]
 """
 import argparse
 import contextlib
@@ -42,6 +50,7 @@ import sys
 import time
 import warnings
 from functools import partial
+from typing import Optional
 
 import numpy as np
 from mmengine.config import Config
@@ -52,6 +61,7 @@ from mmseg.registry import MODELS
 from mmseg_sb.apis import (collect_run, markdown_table, runs_bar_chart,
                            runs_table)
 from mmseg_sb.datasets.splits import draw_split, write_ann_file
+from mmseg_sb.datasets.transforms.strong_ops import STRONG_OPS
 from mmseg_sb.engine import ProgressBarHook
 from mmseg_sb.testing import (CLEAR_CITY, evaluate_subset,
                               make_synthetic_cityscapes, paired_test,
@@ -78,6 +88,32 @@ IMG_SIZE = (64, 128)
 #: ones its reported results come from (the README's table: --seeds 8).
 DEV = range(0, 3)
 HELD_OUT = range(100, 108)
+#: Recipe variants (--variants): options of the self-training stage, each one
+#: change to the release's recipe, for as many student iterations in all (the
+#: control's). Run beside the release's recipe, reported beside it.
+VARIANTS = {
+    # A second round: the first student relabels halfway.
+    'two-rounds': {
+        f'{HOOK}.round_iters': [0, 800, 800]
+    },
+    # Labels by the config's flip x multi-scale TTA.
+    'tta': {
+        f'{HOOK}.tta': True
+    },
+    # Each student restarts from the run's initial weights (random: the demo
+    # has no ImageNet weights), not from its teacher.
+    'reinit': {
+        f'{HOOK}.student_init': 'initial'
+    },
+    # The strong view's StrongAugment without element dropout and per-channel
+    # multiply: alone, they cut the teacher's pixel accuracy to 19.0 and 43.3
+    # (88.9 without an op; the other 15 ops keep it at 55.8 or more), the
+    # fall after the switch (see README).
+    'gentle-strong': {
+        'train_cfg.student_dataloader.dataset.views.1.2.ops':
+        [op for op in STRONG_OPS if op not in ('dropout', 'multiply')]
+    },
+}
 #: The terminal of the user, kept while MMEngine's console goes to a file.
 TERMINAL = sys.stdout
 say = partial(print, file=TERMINAL, flush=True)
@@ -97,6 +133,13 @@ def parse_args():
         '--compare',
         action='store_true',
         help='also train UniMatch and FixMatch and compare all runs')
+    parser.add_argument(
+        '--variants',
+        nargs='+',
+        default=[],
+        choices=list(VARIANTS),
+        help='also train the self-training stage with each of these changes '
+        'to the release\'s recipe, from the same teacher, and compare')
     parser.add_argument(
         '--accumulate',
         type=int,
@@ -176,6 +219,29 @@ def accumulate_options(cfg: Config, rounds: list, n: int) -> dict:
     }
 
 
+def stage_options(cfg: Config, variant: Optional[str],
+                  accumulate: int) -> dict:
+    """Options of the self-training stage: the release's recipe (``variant``
+    None) or one of ``VARIANTS``, its students accumulating ``accumulate``
+    micro-batches per step. Round 0 has 0 iterations: the demo's teacher is
+    the supervised baseline."""
+    options = dict(VARIANTS[variant]) if variant else {}
+    rounds = options.pop(f'{HOOK}.round_iters',
+                         [0, *cfg.default_hooks.pseudo_label.round_iters[1:]])
+    return {**accumulate_options(cfg, rounds, accumulate), **options}
+
+
+def last_miou(runner: Runner) -> float:
+    """A stage's val mIoU at its last iteration."""
+    return val_mious(runner.work_dir)[runner.max_iters]
+
+
+def last_pseudo_miou(runner: Runner) -> float:
+    """The mIoU of a self-training stage's last round of pseudo labels."""
+    last = len(runner.train_loop.rounds) - 1
+    return 100 * read_round_stats(round_dir(runner.work_dir, last))['mIoU']
+
+
 def run_seed(args, seed: int) -> dict:
     """Steps 1-4 for one seed; returns the runners and the table rows."""
     folder = f'seed_{seed}' if args.seeds > 1 else ''
@@ -190,12 +256,15 @@ def run_seed(args, seed: int) -> dict:
     result = dict(data_root=data_root, work_dir=work_dir)
     sup = result['sup'] = stage('sup', 'supervised (teacher)', SUP_CONFIG, {})
     teacher = osp.join(sup.work_dir, f'iter_{sup.max_iters}.pth')
-    rounds = [0, *sb_cfg.default_hooks.pseudo_label.round_iters[1:]]
-    sb = result['sb'] = stage(
-        'sb', 'self-training', SB_CONFIG, {
-            f'{HOOK}.teacher_checkpoint': teacher,
-            **accumulate_options(sb_cfg, rounds, args.accumulate)
-        })
+    sb, *variants = (
+        stage(
+            f'sb_{variant}' if variant else 'sb',
+            f'self-training ({variant})' if variant else 'self-training',
+            SB_CONFIG, {
+                f'{HOOK}.teacher_checkpoint': teacher,
+                **stage_options(sb_cfg, variant, args.accumulate)
+            }) for variant in (None, *args.variants))
+    result['sb'], result['variants'] = sb, dict(zip(args.variants, variants))
     control = result['control'] = stage('control', 'supervised, trained on',
                                         CONTROL_CONFIG, {'load_from': teacher})
     result['peers'] = [
@@ -288,18 +357,41 @@ def print_methods_paired(seeds: range, results: list) -> None:
     columns = {'Simple Baseline': [res['rows'][-1][3] for res in results]}
     for i, config in enumerate(PEER_CONFIGS.values()):
         name = MODELS.get(Config.fromfile(config).model.type).method_name
-        columns[name] = [
-            val_mious(res['peers'][i].work_dir)[res['peers'][i].max_iters]
-            for res in results
-        ]
+        columns[name] = [last_miou(res['peers'][i]) for res in results]
+    print_against_control(seeds, results, columns, 'every method')
+
+
+def print_variants_paired(seeds: range, results: list) -> None:
+    """With --variants: per seed the control, the release's student and
+    each variant's (val mIoU, gain over the control); over several seeds,
+    each variant's paired tests against the control and against the
+    release's student, and its last round's pseudo-label mIoU."""
+    release = [res['rows'][-1][3] for res in results]
+    columns = {'release recipe': release}
+    for name in results[0]['variants']:
+        columns[name] = [last_miou(res['variants'][name]) for res in results]
+    print_against_control(seeds, results, columns,
+                          'the recipe variants (self-training)')
+    for name in results[0]['variants']:
+        pseudo = [last_pseudo_miou(res['variants'][name]) for res in results]
+        say(f'{name}: pseudo-label mIoU (last round) {spread(pseudo)}' +
+            (f'; - release recipe: {paired_test(columns[name], release)}'
+             if len(results) > 1 else ''))
+
+
+def print_against_control(seeds: range, results: list, columns: dict,
+                          what: str) -> None:
+    """Per seed the control and each column's val mIoU with its gain over
+    the control; over several seeds, each column's paired test against the
+    control."""
     controls = [res['rows'][1][3] for res in results]
     table = [(seed, f'{c:.2f}', *(f'{v[k]:.2f} ({v[k] - c:+.2f})'
                                   for v in columns.values()))
              for k, (seed, c) in enumerate(zip(seeds, controls))]
-    say(f'\nSeeds {seeds[0]} to {seeds[-1]}: every method against the '
+    say(f'\nSeeds {seeds[0]} to {seeds[-1]}: {what} against the '
         'control (val mIoU, gain over the control)\n' +
         markdown_table(('seed', 'control', *columns), table))
-    for name, values in columns.items():
+    for name, values in columns.items() if len(results) > 1 else ():
         say(f'{name} - control: {paired_test(values, controls)}')
 
 
@@ -383,6 +475,8 @@ def main():
         print_paired(seeds, results)
         if args.compare:
             print_methods_paired(seeds, results)
+    if args.variants:
+        print_variants_paired(seeds, results)
     print_noise(results)
     for seed, res in zip(seeds, results if args.compare else []):
         say(f'\nSeed {seed}: tools/compare.py over its runs')

@@ -1,12 +1,20 @@
 # Copyright (c) mmseg_sb contributors. All rights reserved.
 """tools/demo.py points every dataset of each stage's config at the data of
-its seed, and prints its rows as one table."""
+its seed, prints its rows as one table, and runs the recipe variants beside
+the release's recipe."""
 import importlib.util
+import json
+import os
 import os.path as osp
 import re
+from types import SimpleNamespace
 
 import pytest
 from mmengine.config import Config
+
+from mmseg.registry import TRANSFORMS
+from mmseg_sb.datasets.transforms.strong_ops import STRONG_OPS
+from mmseg_sb.utils import mark_round_complete, round_dir
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -130,3 +138,128 @@ def test_paired_table_per_seed_and_test(monkeypatch):
     assert lines[2].endswith('(mean, max over 2 seed(s)): control 1.50, '
                              '2.00; student 2.00, 2.00; student - control '
                              '1.50, 3.00')
+
+
+def flat(tree, prefix=''):
+    """A config's leaves by dotted key (list items by index)."""
+    items = tree.items() if isinstance(tree, dict) else enumerate(tree) \
+        if isinstance(tree, list) else None
+    if items is None:
+        return {prefix: tree}
+    return {
+        key: leaf
+        for k, sub in items
+        for key, leaf in flat(sub, f'{prefix}{k}.').items()
+    }
+
+
+def stage_config(variant, accumulate=1):
+    cfg = Config.fromfile(demo.SB_CONFIG)
+    cfg.merge_from_dict(demo.stage_options(cfg, variant, accumulate))
+    return cfg
+
+
+@pytest.mark.parametrize('variant', list(demo.VARIANTS))
+def test_each_variant_changes_one_thing_for_as_many_iterations(variant):
+    """Against the release's recipe, a variant changes only its own
+    options; its students train as long as the control in all."""
+    release, cfg = flat(stage_config(None).to_dict()), stage_config(variant)
+    changed = {
+        key
+        for key in release.keys() | flat(cfg.to_dict()).keys() if release.get(
+            key, 'absent') != flat(cfg.to_dict()).get(key, 'absent')
+    }
+    hook = cfg.default_hooks.pseudo_label
+    control = Config.fromfile(demo.CONTROL_CONFIG)
+    assert sum(hook.round_iters) == control.train_cfg.max_iters == 1600
+    assert hook.round_iters[0] == 0
+    expected = {
+        'two-rounds': {
+            'default_hooks.pseudo_label.round_iters.1.',
+            'default_hooks.pseudo_label.round_iters.2.'
+        },
+        'tta': {'default_hooks.pseudo_label.tta.'},
+        'reinit': {'default_hooks.pseudo_label.student_init.'},
+    }.get(variant)
+    if expected is not None:
+        assert changed == expected
+        return
+    # gentle-strong: the strong view's StrongAugment has 15 ops, without
+    # the two named; the weak view and everything else are as released.
+    assert changed and all(
+        key.startswith('train_cfg.student_dataloader.dataset.views.1.2.ops.')
+        for key in changed)
+    weak, strong = cfg.train_cfg.student_dataloader.dataset.views
+    assert 'StrongAugment' not in {t['type'] for t in weak}
+    augment = TRANSFORMS.build(strong[2])
+    assert type(augment).__name__ == 'StrongAugment'
+    assert augment.ops == [
+        op for op in STRONG_OPS if op not in ('dropout', 'multiply')
+    ]
+
+
+def test_variant_with_accumulation_keeps_its_rounds():
+    cfg = stage_config('two-rounds', accumulate=2)
+    assert cfg.default_hooks.pseudo_label.round_iters == [0, 1600, 1600]
+    assert cfg.optim_wrapper.accumulative_counts == 2
+
+
+def fake_stage(tmp_path, name, miou, pseudo_mious):
+    """A finished self-training stage's logs: its last validation in
+    MMEngine's scalars.json, each round's pseudo-label marker."""
+    work_dir = tmp_path / name
+    (work_dir / '20261207_000000' / 'vis_data').mkdir(parents=True)
+    with open(work_dir / '20261207_000000/vis_data/scalars.json', 'w') as f:
+        f.write(json.dumps(dict(mIoU=miou - 9.0, step=800)) + '\n')
+        f.write(json.dumps(dict(mIoU=miou, step=1600)) + '\n')
+    for r, pseudo in enumerate(pseudo_mious, 1):
+        os.makedirs(round_dir(str(work_dir), r))
+        mark_round_complete(round_dir(str(work_dir), r), dict(mIoU=pseudo))
+    return SimpleNamespace(
+        work_dir=str(work_dir),
+        max_iters=1600,
+        train_loop=SimpleNamespace(rounds=[0] + [800] * len(pseudo_mious)))
+
+
+def test_variants_table_per_seed_and_tests(monkeypatch, tmp_path):
+    """Seeds 10 and 11: the release's student and each variant's last
+    validation, their gains over the control, then each one's paired test
+    against the control, and each variant's against the release."""
+    other = [(name, iters, pseudo, miou + shift)
+             for (name, iters, pseudo, miou), shift in zip(ROWS, (1, 2, -3))]
+    results = [
+        dict(
+            rows=rows,
+            variants={
+                'tta':
+                fake_stage(tmp_path / str(seed), 'tta', miou, [p]),
+                'two-rounds':
+                fake_stage(tmp_path / str(seed), 'two', miou2, [0.5, p2])
+            })
+        for rows, seed, miou, p, miou2, p2 in ((ROWS, 10, 50.01, 0.49, 55.01,
+                                                0.52), (other, 11, 46.51, 0.47,
+                                                        51.51, 0.56))
+    ]
+    lines = []
+    monkeypatch.setattr(demo, 'say', lines.append)
+    demo.print_variants_paired(range(10, 12), results)
+    rows = [[c.strip() for c in line.split('|')[1:-1]]
+            for line in lines[0].splitlines()[2:]]
+    assert rows[0] == [
+        'seed', 'control', 'release recipe', 'tta', 'two-rounds'
+    ]
+    assert rows[2] == [
+        '10', '43.51', '52.08 (+8.57)', '50.01 (+6.50)', '55.01 (+11.50)'
+    ]
+    assert rows[3] == [
+        '11', '45.51', '49.08 (+3.57)', '46.51 (+1.00)', '51.51 (+6.00)'
+    ]
+    assert lines[1].startswith('release recipe - control: mean +6.07, std '
+                               '3.54 over 2 seeds; wins 2 of 2')
+    assert lines[2].startswith('tta - control: mean +3.75')
+    assert lines[3].startswith('two-rounds - control: mean +8.75')
+    # The last round's pseudo labels: tta's one round, two-rounds' second.
+    assert lines[4].startswith('tta: pseudo-label mIoU (last round) 48.00 '
+                               '+- 1.00; - release recipe: mean -2.32')
+    assert lines[5].startswith('two-rounds: pseudo-label mIoU (last round) '
+                               '54.00 +- 2.00; - release recipe: mean +2.68')
