@@ -22,9 +22,11 @@ from .synthetic_cityscapes import set_data_root
 
 @contextlib.contextmanager
 def _quiet_current_logger() -> Iterator[None]:
-    """``IoUMetric`` logs its per-class table to MMEngine's current logger,
-    which is the last Runner's: keep it out of that run's log (where
-    ``tools/compare.py --per-class`` would read it as the run's own)."""
+    """Building the model (the checkpoint's path, DSBN's conversion) and
+    ``IoUMetric`` (its per-class table) log to MMEngine's current logger,
+    which is the last Runner's: keep them out of that run's log (where
+    ``tools/compare.py --per-class`` would read the table as the run's own)
+    and off its console, which the demo has closed."""
     logger = MMLogger.get_current_instance()
     level = logger.level
     logger.setLevel(logging.WARNING)
@@ -68,7 +70,8 @@ def evaluate_subset(config: Union[str, Config],
     init_default_scope('mmseg')
     dataset = DATASETS.build(
         dict(cfg.test_dataloader.dataset, ann_file=osp.abspath(ann_file)))
-    with open(os.devnull, 'w') as null, contextlib.redirect_stdout(null):
+    with open(os.devnull, 'w') as null, contextlib.redirect_stdout(null), \
+            _quiet_current_logger():
         model = init_model(cfg, checkpoint, device='cpu')
     evaluator = Evaluator(dict(type='IoUMetric', iou_metrics=['mIoU']))
     evaluator.dataset_meta = dataset.metainfo
