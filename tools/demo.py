@@ -297,11 +297,9 @@ def val_halves(data_root: str, split: str, names: list, control: Runner,
 def result_rows(sup: Runner, sb: Runner, control: Runner) -> list:
     """(stage, iterations, pseudo-label mIoU or None, val mIoU) per row."""
     teacher_iters = sup.max_iters
-    rows = [('supervised (the teacher)', teacher_iters, None,
-             val_mious(sup.work_dir)[teacher_iters]),
+    rows = [('supervised (the teacher)', teacher_iters, None, last_miou(sup)),
             ('supervised, trained on (control)',
-             teacher_iters + control.max_iters, None,
-             val_mious(control.work_dir)[control.max_iters])]
+             teacher_iters + control.max_iters, None, last_miou(control))]
     rounds, mious = sb.train_loop.rounds, val_mious(sb.work_dir)
     for r in range(1, len(rounds)):
         stats = read_round_stats(round_dir(sb.work_dir, r))
@@ -391,8 +389,9 @@ def print_against_control(seeds: range, results: list, columns: dict,
     say(f'\nSeeds {seeds[0]} to {seeds[-1]}: {what} against the '
         'control (val mIoU, gain over the control)\n' +
         markdown_table(('seed', 'control', *columns), table))
-    for name, values in columns.items() if len(results) > 1 else ():
-        say(f'{name} - control: {paired_test(values, controls)}')
+    if len(results) > 1:
+        for name, values in columns.items():
+            say(f'{name} - control: {paired_test(values, controls)}')
 
 
 def half_gains(result: dict) -> tuple:

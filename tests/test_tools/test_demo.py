@@ -163,11 +163,12 @@ def stage_config(variant, accumulate=1):
 def test_each_variant_changes_one_thing_for_as_many_iterations(variant):
     """Against the release's recipe, a variant changes only its own
     options; its students train as long as the control in all."""
-    release, cfg = flat(stage_config(None).to_dict()), stage_config(variant)
+    cfg = stage_config(variant)
+    release, leaves = flat(stage_config(None).to_dict()), flat(cfg.to_dict())
     changed = {
         key
-        for key in release.keys() | flat(cfg.to_dict()).keys() if release.get(
-            key, 'absent') != flat(cfg.to_dict()).get(key, 'absent')
+        for key in release.keys() | leaves.keys()
+        if release.get(key, 'absent') != leaves.get(key, 'absent')
     }
     hook = cfg.default_hooks.pseudo_label
     control = Config.fromfile(demo.CONTROL_CONFIG)
