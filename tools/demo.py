@@ -5,7 +5,7 @@
    labeled images taken in clear conditions (one city), an unlabeled pool and
    a validation set taken in any condition.
 2. Trains the supervised baseline (``configs/demo/sup_*``) on the labeled
-   images for 800 iterations, by which its mIoU has levelled off: the teacher.
+   images for 600 iterations, by which its mIoU has levelled off: the teacher.
 3. Self-training (``configs/demo/sb_*``, the Cityscapes config shrunk) starts
    from that teacher: labeling, student rounds, relabeling.
 4. The control: the supervised baseline trained on for as many iterations as
@@ -94,7 +94,7 @@ HELD_OUT = range(100, 108)
 VARIANTS = {
     # A second round: the first student relabels halfway.
     'two-rounds': {
-        f'{HOOK}.round_iters': [0, 800, 800]
+        f'{HOOK}.round_iters': [0, 600, 600]
     },
     # Labels by the config's flip x multi-scale TTA.
     'tta': {

@@ -26,7 +26,7 @@ train_cfg = dict(
     _delete_=True,
     type='IterBasedTrainLoop',
     max_iters=sb_round_iters[0],
-    val_interval=100)
+    val_interval=_base_.train_cfg.val_interval)
 default_hooks = dict(
     _delete_=True,
     **{

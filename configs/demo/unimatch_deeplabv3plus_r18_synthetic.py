@@ -41,10 +41,11 @@ val_dataloader = _base_.demo_val_dataloader
 test_dataloader = val_dataloader
 test_pipeline = _base_.demo_test_pipeline
 
-# The self-training demo's teacher + student iterations (800 + 1600).
 optim_wrapper = dict(optimizer=dict(lr=0.025))
 # The demo's own batch, which its lr was set for: 1 process x (4 + 4).
 auto_scale_lr = dict(base_batch_size=8)
-train_cfg = dict(max_iters=2400, val_interval=100)
+# The self-training demo's teacher + student iterations (600 + 1200), with its
+# validation and checkpoint interval.
+train_cfg = dict(max_iters=1800, val_interval=200)
 default_hooks = dict(
-    logger=dict(interval=50), checkpoint=dict(interval=100, max_keep_ckpts=1))
+    logger=dict(interval=50), checkpoint=dict(interval=200, max_keep_ckpts=1))

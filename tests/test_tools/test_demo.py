@@ -58,6 +58,23 @@ def test_set_data_root_reaches_every_dataset(config):
     assert set(after) == {'data/elsewhere/seed_1/'}
 
 
+def test_every_stage_trains_as_long_as_its_counterpart():
+    """The teacher trains for round 0's iterations, the control for the
+    students', each online peer for both; all validate at one interval."""
+    rounds = Config.fromfile(demo.SB_CONFIG).default_hooks.pseudo_label
+    teacher, students = rounds.round_iters[0], sum(rounds.round_iters[1:])
+    expected = {demo.SUP_CONFIG: teacher, demo.CONTROL_CONFIG: students}
+    expected.update(
+        {config: teacher + students
+         for config in demo.PEER_CONFIGS.values()})
+    intervals = {Config.fromfile(demo.SB_CONFIG).train_cfg.val_interval}
+    for config, iters in expected.items():
+        cfg = Config.fromfile(config)
+        assert cfg.train_cfg.max_iters == iters, config
+        intervals.add(cfg.train_cfg.val_interval)
+    assert len(intervals) == 1
+
+
 ROWS = [('supervised (the teacher)', 800, None, 42.44),
         ('supervised, trained on (control)', 2400, None, 43.51),
         ('self-training, student round 1', 2400, 48.92, 52.08)]
@@ -172,7 +189,9 @@ def test_each_variant_changes_one_thing_for_as_many_iterations(variant):
     }
     hook = cfg.default_hooks.pseudo_label
     control = Config.fromfile(demo.CONTROL_CONFIG)
-    assert sum(hook.round_iters) == control.train_cfg.max_iters == 1600
+    release = Config.fromfile(demo.SB_CONFIG).default_hooks.pseudo_label
+    assert sum(hook.round_iters) == control.train_cfg.max_iters == sum(
+        release.round_iters[1:])
     assert hook.round_iters[0] == 0
     expected = {
         'two-rounds': {
@@ -201,7 +220,7 @@ def test_each_variant_changes_one_thing_for_as_many_iterations(variant):
 
 def test_variant_with_accumulation_keeps_its_rounds():
     cfg = stage_config('two-rounds', accumulate=2)
-    assert cfg.default_hooks.pseudo_label.round_iters == [0, 1600, 1600]
+    assert cfg.default_hooks.pseudo_label.round_iters == [0, 1200, 1200]
     assert cfg.optim_wrapper.accumulative_counts == 2
 
 
