@@ -174,7 +174,10 @@ def run_stage(data_root: str, seed: int, seed_dir: str, folder: str,
     """Train one config quietly in ``seed_dir/folder``: MMEngine's console
     output goes to ``console.log`` there, a progress bar to the terminal."""
     cfg = Config.fromfile(config)
-    cfg.merge_from_dict(options)
+    # The demo never resumes: it reads each stage's last checkpoint only (a
+    # self-training run still saves one at every round end). Each save costs
+    # about 1 s, mostly MMEngine formatting the config into it.
+    cfg.merge_from_dict({'default_hooks.checkpoint.interval': -1, **options})
     cfg.work_dir = work_dir = osp.join(seed_dir, folder)
     cfg.randomness = dict(seed=seed)
     # Several runners in one process: keep their visualizers apart.
@@ -206,16 +209,10 @@ def accumulate_options(cfg: Config, rounds: list, n: int) -> dict:
     student = 'train_cfg.student_dataloader'
     return {
         f'{HOOK}.round_iters': [r * n for r in rounds],
-        f'{student}.batch_size':
-        loader.batch_size // n,
-        f'{student}.sampler.batch_size':
-        loader.batch_size // n,
-        'optim_wrapper.accumulative_counts':
-        n,
-        'train_cfg.val_interval':
-        cfg.train_cfg.val_interval * n,
-        'default_hooks.checkpoint.interval':
-        cfg.default_hooks.checkpoint.interval * n,
+        f'{student}.batch_size': loader.batch_size // n,
+        f'{student}.sampler.batch_size': loader.batch_size // n,
+        'optim_wrapper.accumulative_counts': n,
+        'train_cfg.val_interval': cfg.train_cfg.val_interval * n,
     }
 
 
