@@ -5,7 +5,8 @@
    labeled images taken in clear conditions (one city), an unlabeled pool and
    a validation set taken in any condition.
 2. Trains the supervised baseline (``configs/demo/sup_*``) on the labeled
-   images for 600 iterations, by which its mIoU has levelled off: the teacher.
+   images for the self-training config's round 0 (600 iterations): the
+   teacher.
 3. Self-training (``configs/demo/sb_*``, the Cityscapes config shrunk) starts
    from that teacher: labeling, student rounds, relabeling.
 4. The control: the supervised baseline trained on for as many iterations as
@@ -32,6 +33,11 @@ beside the release's student, with its paired tests against the control and
 against the release's student: findings on the development seeds, not new
 defaults.
 
+``--round-iters T S ...`` sets the schedule: the teacher's iterations, then
+each student round's (the config's ``round_iters``, 600 1200, by default);
+the control trains on for all the student rounds, the peers of ``--compare``
+for all the iterations.
+
 ``--accumulate N`` trains the students at 1/N of their batch per iteration
 with N micro-batches accumulated per optimizer step (MMEngine's
 ``accumulative_counts``) for N times the iterations, as the recipes for
@@ -39,7 +45,8 @@ fewer GPUs do (the Simple Baseline's students only; the peers of ``--compare``
 keep their batch).
 
 Usage: python tools/demo.py [--seeds N] [--first-seed S] [--compare]
-    [--variants NAME ...] [--accumulate N] [--work-dir DIR] [--data-root DIR]
+    [--variants NAME ...] [--round-iters T S ...] [--accumulate N]
+    [--work-dir DIR] [--data-root DIR]
 """
 import argparse
 import contextlib
@@ -91,10 +98,12 @@ HELD_OUT = range(100, 108)
 #: Recipe variants (--variants): options of the self-training stage, each one
 #: change to the release's recipe, for as many student iterations in all (the
 #: control's). Run beside the release's recipe, reported beside it.
+#: ``student_rounds`` is not a config option: the student iterations split
+#: into that many equal rounds.
 VARIANTS = {
     # A second round: the first student relabels halfway.
     'two-rounds': {
-        f'{HOOK}.round_iters': [0, 600, 600]
+        'student_rounds': 2
     },
     # Labels by the config's flip x multi-scale TTA.
     'tta': {
@@ -140,6 +149,15 @@ def parse_args():
         choices=list(VARIANTS),
         help='also train the self-training stage with each of these changes '
         'to the release\'s recipe, from the same teacher, and compare')
+    parser.add_argument(
+        '--round-iters',
+        type=int,
+        nargs='+',
+        metavar='N',
+        help='the teacher\'s iterations, then each student round\'s '
+        '(default: the self-training demo config\'s round_iters); the '
+        'control trains on for all the student rounds, the peers of '
+        '--compare for all')
     parser.add_argument(
         '--accumulate',
         type=int,
@@ -216,16 +234,40 @@ def accumulate_options(cfg: Config, rounds: list, n: int) -> dict:
     }
 
 
-def stage_options(cfg: Config, variant: Optional[str],
-                  accumulate: int) -> dict:
-    """Options of the self-training stage: the release's recipe (``variant``
-    None) or one of ``VARIANTS``, its students accumulating ``accumulate``
-    micro-batches per step. Round 0 has 0 iterations: the demo's teacher is
-    the supervised baseline."""
+def schedule(cfg: Config, round_iters: Optional[list]) -> list:
+    """The teacher's iterations, then each student round's: ``round_iters``
+    (``--round-iters``) or the self-training config's."""
+    rounds = round_iters or list(cfg.default_hooks.pseudo_label.round_iters)
+    if len(rounds) < 2 or min(rounds) < 1:
+        raise SystemExit(
+            f'--round-iters {" ".join(map(str, rounds))}: give the teacher\'s '
+            'iterations, then at least one student round\'s, each at least '
+            '1 (for example --round-iters 600 1200).')
+    return rounds
+
+
+def schedule_options(rounds: list) -> dict:
+    """The iterations of the teacher, the control and the peers of
+    ``--compare`` from ``rounds``: round 0, all the student rounds, all."""
+    return dict(
+        sup={'train_cfg.max_iters': rounds[0]},
+        control={'train_cfg.max_iters': sum(rounds[1:])},
+        peers={'train_cfg.max_iters': sum(rounds)})
+
+
+def stage_options(cfg: Config, variant: Optional[str], accumulate: int,
+                  rounds: list) -> dict:
+    """Options of the self-training stage for ``rounds`` (see
+    ``schedule``): the release's recipe (``variant`` None) or one of
+    ``VARIANTS``, its students accumulating ``accumulate`` micro-batches per
+    step. Round 0 has 0 iterations: the demo's teacher is the supervised
+    baseline."""
     options = dict(VARIANTS[variant]) if variant else {}
-    rounds = options.pop(f'{HOOK}.round_iters',
-                         [0, *cfg.default_hooks.pseudo_label.round_iters[1:]])
-    return {**accumulate_options(cfg, rounds, accumulate), **options}
+    students = list(rounds[1:])
+    if 'student_rounds' in options:
+        n, total = options.pop('student_rounds'), sum(students)
+        students = [total // n + (i < total % n) for i in range(n)]
+    return {**accumulate_options(cfg, [0, *students], accumulate), **options}
 
 
 def last_miou(runner: Runner) -> float:
@@ -251,21 +293,31 @@ def run_seed(args, seed: int) -> dict:
         f'{NUM_IMAGES["val"]} val images (any condition) in {data_root}')
     stage = partial(run_stage, data_root, seed, work_dir)
     result = dict(data_root=data_root, work_dir=work_dir)
-    sup = result['sup'] = stage('sup', 'supervised (teacher)', SUP_CONFIG, {})
+    iters = schedule_options(args.round_iters)
+    sup = result['sup'] = stage('sup', 'supervised (teacher)', SUP_CONFIG,
+                                iters['sup'])
     teacher = osp.join(sup.work_dir, f'iter_{sup.max_iters}.pth')
+    options = partial(
+        stage_options,
+        sb_cfg,
+        accumulate=args.accumulate,
+        rounds=args.round_iters)
     sb, *variants = (
-        stage(
-            f'sb_{variant}' if variant else 'sb',
-            f'self-training ({variant})' if variant else 'self-training',
-            SB_CONFIG, {
-                f'{HOOK}.teacher_checkpoint': teacher,
-                **stage_options(sb_cfg, variant, args.accumulate)
-            }) for variant in (None, *args.variants))
+        stage(f'sb_{variant}' if variant else 'sb',
+              f'self-training ({variant})' if variant else 'self-training',
+              SB_CONFIG, {
+                  f'{HOOK}.teacher_checkpoint': teacher,
+                  **options(variant)
+              }) for variant in (None, *args.variants))
     result['sb'], result['variants'] = sb, dict(zip(args.variants, variants))
     control = result['control'] = stage('control', 'supervised, trained on',
-                                        CONTROL_CONFIG, {'load_from': teacher})
+                                        CONTROL_CONFIG, {
+                                            'load_from': teacher,
+                                            **iters['control']
+                                        })
     result['peers'] = [
-        stage(name, name, config, {}) for name, config in PEER_CONFIGS.items()
+        stage(name, name, config, iters['peers'])
+        for name, config in PEER_CONFIGS.items()
     ] if args.compare else []
     result['rows'] = result_rows(sup, sb, control)
     result['halves'] = val_halves(data_root, sb_cfg.demo_split, val_names,
@@ -454,6 +506,7 @@ def write_figures(result: dict) -> tuple:
 
 def main():
     args = parse_args()
+    args.round_iters = schedule(Config.fromfile(SB_CONFIG), args.round_iters)
     # MMSeg's resize warns about align_corners on every call; only here.
     warnings.filterwarnings('ignore', message='When align_corners')
     warnings.filterwarnings('ignore', category=UserWarning)

@@ -170,9 +170,10 @@ def flat(tree, prefix=''):
     }
 
 
-def stage_config(variant, accumulate=1):
+def stage_config(variant, accumulate=1, round_iters=None):
     cfg = Config.fromfile(demo.SB_CONFIG)
-    cfg.merge_from_dict(demo.stage_options(cfg, variant, accumulate))
+    rounds = demo.schedule(cfg, round_iters)
+    cfg.merge_from_dict(demo.stage_options(cfg, variant, accumulate, rounds))
     return cfg
 
 
@@ -216,6 +217,38 @@ def test_each_variant_changes_one_thing_for_as_many_iterations(variant):
     assert augment.ops == [
         op for op in STRONG_OPS if op not in ('dropout', 'multiply')
     ]
+
+
+def test_round_iters_sets_every_stage():
+    """--round-iters T S ...: the teacher trains T iterations, the control
+    and the students all the student rounds, the peers all; the poly
+    schedules follow (no fixed end), and two-rounds halves the students'
+    iterations, the odd one to its first round."""
+    rounds = [1000, 400, 601]
+    options = demo.schedule_options(demo.schedule(None, rounds))
+    for config, key, iters in [(demo.SUP_CONFIG, 'sup', 1000),
+                               (demo.CONTROL_CONFIG, 'control', 1001),
+                               *((config, 'peers', 2001)
+                                 for config in demo.PEER_CONFIGS.values())]:
+        cfg = Config.fromfile(config)
+        cfg.merge_from_dict(options[key])
+        assert cfg.train_cfg.max_iters == iters, config
+        schedulers = cfg.param_scheduler
+        for scheduler in (schedulers
+                          if isinstance(schedulers, list) else [schedulers]):
+            assert 'end' not in scheduler, config
+    release = stage_config(None, round_iters=rounds)
+    assert release.default_hooks.pseudo_label.round_iters == [0, 400, 601]
+    two = stage_config('two-rounds', round_iters=rounds)
+    assert two.default_hooks.pseudo_label.round_iters == [0, 501, 500]
+
+
+@pytest.mark.parametrize('rounds', [[600], [0, 1200], [600, 1200, -1]])
+def test_round_iters_refused_before_any_stage(rounds):
+    with pytest.raises(
+            SystemExit,
+            match='--round-iters ' + ' '.join(map(str, rounds)) + ': give'):
+        demo.schedule(None, rounds)
 
 
 def test_variant_with_accumulation_keeps_its_rounds():
