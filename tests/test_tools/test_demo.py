@@ -244,7 +244,7 @@ def test_round_iters_sets_every_stage():
 
 
 @pytest.mark.parametrize('rounds', [[600], [0, 1200], [600, 1200, -1]])
-def test_round_iters_refused_before_any_stage(rounds):
+def test_round_iters_refused_naming_the_value(rounds):
     with pytest.raises(
             SystemExit,
             match='--round-iters ' + ' '.join(map(str, rounds)) + ': give'):
