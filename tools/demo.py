@@ -234,6 +234,15 @@ def accumulate_options(cfg: Config, rounds: list, n: int) -> dict:
     }
 
 
+def seed_range(args) -> range:
+    """Seeds ``--first-seed`` to ``--first-seed`` + ``--seeds`` - 1."""
+    if args.seeds < 1:
+        raise SystemExit(
+            f'--seeds {args.seeds}: give at least 1 seed (for example '
+            f'--seeds {len(HELD_OUT)} for the held-out result).')
+    return range(args.first_seed, args.first_seed + args.seeds)
+
+
 def schedule(cfg: Config, round_iters: Optional[list]) -> list:
     """The teacher's iterations, then each student round's: ``round_iters``
     (``--round-iters``) or the self-training config's."""
@@ -506,12 +515,12 @@ def write_figures(result: dict) -> tuple:
 
 def main():
     args = parse_args()
+    seeds = seed_range(args)
     args.round_iters = schedule(Config.fromfile(SB_CONFIG), args.round_iters)
     # MMSeg's resize warns about align_corners on every call; only here.
     warnings.filterwarnings('ignore', message='When align_corners')
     warnings.filterwarnings('ignore', category=UserWarning)
     start = time.time()
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
     results = [run_seed(args, seed) for seed in seeds]
     for seed, res in zip(seeds, results):
         print_rows([res], (f'\nSeed {seed}\n' if args.seeds > 1 else '') +

@@ -251,6 +251,14 @@ def test_round_iters_refused_naming_the_value(rounds):
         demo.schedule(None, rounds)
 
 
+@pytest.mark.parametrize('n', [0, -2])
+def test_seeds_refused_naming_the_value(n):
+    with pytest.raises(SystemExit, match=f'--seeds {n}: give at least 1'):
+        demo.seed_range(SimpleNamespace(seeds=n, first_seed=100))
+    assert demo.seed_range(SimpleNamespace(seeds=8, first_seed=100)) == \
+        demo.HELD_OUT
+
+
 def test_variant_with_accumulation_keeps_its_rounds():
     cfg = stage_config('two-rounds', accumulate=2)
     assert cfg.default_hooks.pseudo_label.round_iters == [0, 1200, 1200]
